@@ -1,0 +1,279 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/mapehelper/mapehelper/dataplane/nstest"
+	"github.com/mapehelper/mapehelper/firewall4"
+	"github.com/mapehelper/mapehelper/tunnel"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// testEnv is a namespace with an up veth "wan0" carrying a global IPv6
+// address, temporary state and fw4 include directories, and an Env bound
+// to them.
+func testEnv(t *testing.T) (*Env, *nstest.NS) {
+	t.Helper()
+	nstest.Require(t, "ip", "nft")
+	ns := nstest.New(t)
+	ns.Run(t, "ip", "link", "add", "wan0", "type", "veth", "peer", "name", "wan1")
+	ns.Run(t, "ip", "link", "set", "wan0", "up")
+	ns.Run(t, "ip", "link", "set", "wan1", "up")
+	// Carrier comes up asynchronously and changes link flags and the
+	// routes' "linkdown": wait for it so snapshots compare only our objects.
+	for i := 0; !strings.Contains(ns.Run(t, "ip", "link", "show", "wan0"), "LOWER_UP"); i++ {
+		if i == 100 {
+			t.Fatal("veth wan0 never got carrier")
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	ns.Run(t, "ip", "-6", "addr", "add", "240b:12:3456:7800::1/64", "dev", "wan0", "nodad")
+	h, err := netlink.NewHandleAt(ns.Handle, unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	ct, err := netlink.NewHandleAt(ns.Handle, unix.NETLINK_NETFILTER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ct.Close)
+	dir := t.TempDir()
+	incDir := filepath.Join(dir, "usr/share/nftables.d/ruleset-post")
+	if err := os.MkdirAll(filepath.Dir(incDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{
+		Netlink:   h,
+		Conntrack: ct,
+		NFT:       func() (*nftables.Conn, error) { return firewall4.Open(nftables.WithNetNSFd(int(ns.Handle))) },
+		StateDir:  filepath.Join(dir, "run"),
+		Include: firewall4.Include{RuntimeDir: filepath.Join(dir, "run"), IncludeDir: incDir,
+			Check: func(path string) error { _, err := ns.Try("nft", "-c", "-f", path); return err }},
+		Now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+	}
+	return env, ns
+}
+
+// snapshot is everything of ours that could be left behind.
+func snapshot(t *testing.T, env *Env, ns *nstest.NS) string {
+	t.Helper()
+	var files []string
+	for _, d := range []string{env.StateDir, env.Include.IncludeDir} {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if !strings.HasSuffix(e.Name(), ".lock") {
+				files = append(files, filepath.Join(d, e.Name()))
+			}
+		}
+	}
+	return ns.Run(t, "ip", "-o", "link", "show") + ns.Run(t, "ip", "-d", "link", "show", "type", "ip6tnl") +
+		ns.Run(t, "ip", "-o", "addr", "show", "scope", "global") + ns.Run(t, "ip", "route", "show") +
+		ns.Run(t, "ip", "-6", "route", "show") + ns.Run(t, "nft", "list", "ruleset") + strings.Join(files, "\n")
+}
+
+func seedPlan(t *testing.T, prefix string) *Plan {
+	t.Helper()
+	p, err := NewPlan(Options{Interface: "wan_mape", Link: "wan0", Result: resultFor(t, prefix)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestUpDown runs the whole cycle where the kernel has ip6_tunnel (the VM):
+// up twice = same state, a prefix change moves everything, down restores
+// the snapshot taken before up. On a kernel without ip6_tunnel (the CI
+// host) it checks the other half of the contract: up fails with
+// NO_KERNEL_SUPPORT and rolls back every object it made.
+func TestUpDown(t *testing.T) {
+	env, ns := testEnv(t)
+	ctx := context.Background()
+	before := snapshot(t, env, ns)
+	p := seedPlan(t, "240b:12:3456:7800::/56")
+	st, err := Up(ctx, env, p)
+	if errors.Is(err, tunnel.ErrNoKernelSupport) && os.Getenv("MAPEHELPER_NEED_IP6TNL") != "1" {
+		if Code(err) != CodeNoKernelSupport {
+			t.Fatalf("code %q, want %s", Code(err), CodeNoKernelSupport)
+		}
+		after := snapshot(t, env, ns)
+		wantAfter := before + filepath.Join(env.StateDir, "wan_mape.json") // the error is recorded for status
+		if after != wantAfter {
+			t.Fatalf("failed up left objects behind:\n--- before\n%s\n--- after\n%s", before, after)
+		}
+		s, rerr := readState(env.StateDir, "wan_mape")
+		if rerr != nil || s.State != "error" || s.ErrorCode != CodeNoKernelSupport {
+			t.Fatalf("state after failure = %+v, %v", s, rerr)
+		}
+		if err := Down(ctx, env, "wan_mape"); err != nil {
+			t.Fatal(err)
+		}
+		if after := snapshot(t, env, ns); after != before {
+			t.Fatalf("down after a failed up:\n%s", after)
+		}
+		t.Logf("kernel lacks ip6_tunnel: checked rollback only (%v)", err)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != "up" || st.Tunnel != "map-wan_mape" || st.NFTTable != "ip mapehelper_wan_mape" || st.Ports != 240 {
+		t.Errorf("state = %+v", st)
+	}
+	first := snapshot(t, env, ns)
+	if _, err := Up(ctx, env, p); err != nil {
+		t.Fatal(err)
+	}
+	if second := snapshot(t, env, ns); second != first {
+		t.Fatalf("second up changed state:\n--- first\n%s\n--- second\n%s", first, second)
+	}
+	moved := seedPlan(t, "240b:12:3457:7900::/56") // another IPv4 (14.8.52.87) and PSID (121)
+	if _, err := Up(ctx, env, moved); err != nil {
+		t.Fatal(err)
+	}
+	now := snapshot(t, env, ns)
+	if strings.Contains(now, p.Tunnel.Local.String()) || !strings.Contains(now, moved.Tunnel.Local.String()) ||
+		strings.Contains(now, p.Result.IPv4.String()+"/32") || !strings.Contains(now, moved.Result.IPv4.String()+"/32") ||
+		strings.Contains(now, "6016-6031") || !strings.Contains(now, "snat to 14.8.52.87:6032-6047") {
+		t.Fatalf("prefix change did not move everything:\n%s", now)
+	}
+	if err := Down(ctx, env, "wan_mape"); err != nil {
+		t.Fatal(err)
+	}
+	if after := snapshot(t, env, ns); after != before {
+		t.Fatalf("down left something:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+}
+
+func TestUpMissingLink(t *testing.T) {
+	env, ns := testEnv(t)
+	before := snapshot(t, env, ns)
+	p, err := NewPlan(Options{Interface: "wan_mape", Link: "nosuch0", Result: seedResult(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Up(context.Background(), env, p)
+	if Code(err) != CodeNoTunlink {
+		t.Fatalf("err = %v (code %q), want NO_TUNLINK", err, Code(err))
+	}
+	if err := Down(context.Background(), env, "wan_mape"); err != nil {
+		t.Fatal(err)
+	}
+	if after := snapshot(t, env, ns); after != before {
+		t.Fatalf("left behind:\n%s", after)
+	}
+}
+
+// TestUpBusy: a second up waits for the lock and gives up with BUSY when
+// its context ends.
+func TestUpBusy(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lock(context.Background(), dir, "wan_mape")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	_, err = lock(ctx, dir, "wan_mape")
+	if Code(err) != CodeBusy {
+		t.Fatalf("err = %v, want BUSY", err)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("gave up before the context ended")
+	}
+	unlock()
+	u2, err := lock(context.Background(), dir, "wan_mape")
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	u2()
+}
+
+// TestUpWithoutPermission drops CAP_NET_ADMIN is not possible per thread in
+// Go, so permission mapping is checked on the errno level.
+func TestNFTCode(t *testing.T) {
+	for errno, want := range map[syscall.Errno]string{
+		syscall.EPERM: CodeNoPermission, syscall.EOPNOTSUPP: CodeNoKernelSupport,
+		syscall.ENOENT: CodeNoKernelSupport, syscall.EINVAL: CodeFirewallFailed,
+	} {
+		if got := nftCode(errno); got != want {
+			t.Errorf("nftCode(%v) = %s, want %s", errno, got, want)
+		}
+	}
+}
+
+// TestUpRejectedIncludeTouchesNothing is known bug 1 of docs/reliability.md:
+// an up whose include nft -c rejects must fail before it changes the kernel,
+// so a working previous up (here: our table from an earlier plan) stays
+// exactly as it was, and no tunnel or CE address appears.
+func TestUpRejectedIncludeTouchesNothing(t *testing.T) {
+	env, ns := testEnv(t)
+	nft, err := env.NFT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := firewall4.Apply(nft, seedPlan(t, "240b:12:3456:7800::/56").Rules); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, env, ns)
+	env.Include.Check = func(string) error { return errors.New("rejected by test") }
+	_, err = Up(context.Background(), env, seedPlan(t, "240b:12:3456:7900::/56"))
+	if err == nil || Code(err) != CodeFirewallFailed {
+		t.Fatalf("up = %v (code %q), want %s", err, Code(err), CodeFirewallFailed)
+	}
+	after := snapshot(t, env, ns)
+	if want := before + filepath.Join(env.StateDir, "wan_mape.json"); after != want {
+		t.Fatalf("rejected up changed the kernel:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+}
+
+// TestStaleCEAfterKill is known bug 2 of docs/reliability.md: an up that
+// moves the prefix and is killed after its "setting-up" write must leave
+// the old CE address recorded, so that the next up (same new prefix) or
+// down removes it. The state file here is exactly what that write holds.
+func TestStaleCEAfterKill(t *testing.T) {
+	env, ns := testEnv(t)
+	ctx := context.Background()
+	oldPlan, newPlan := seedPlan(t, "240b:12:3456:7800::/56"), seedPlan(t, "240b:12:3456:7900::/56")
+	oldCE := oldPlan.ce().String()
+	ns.Run(t, "ip", "-6", "addr", "add", oldCE+"/128", "dev", "wan0", "nodad")
+	if err := os.MkdirAll(env.StateDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prev := newState(oldPlan, env.Now())
+	prev.State = "up"
+	st := newState(newPlan, env.Now())
+	st.StaleCE = staleFrom(prev, newPlan.Link, newPlan.ce())
+	st.State = "setting-up"
+	if len(st.StaleCE) != 1 || st.StaleCE[0] != (StaleCE{Link: "wan0", CE: oldCE}) {
+		t.Fatalf("stale = %+v", st.StaleCE)
+	}
+	if err := writeState(env.StateDir, st); err != nil {
+		t.Fatal(err)
+	}
+	// The next up of the same new prefix (old.CE == new CE now). Without
+	// ip6_tunnel it fails, and the error state must still carry the stale CE.
+	if _, err := Up(ctx, env, newPlan); err != nil {
+		if s, _ := readState(env.StateDir, "wan_mape"); s == nil || len(s.StaleCE) != 1 {
+			t.Fatalf("failed up dropped the stale CE: %+v", s)
+		}
+	} else if strings.Contains(ns.Run(t, "ip", "-6", "addr", "show", "dev", "wan0"), oldCE) {
+		t.Fatal("up left the stale CE on the link")
+	}
+	if err := Down(ctx, env, "wan_mape"); err != nil {
+		t.Fatal(err)
+	}
+	if out := ns.Run(t, "ip", "-6", "addr", "show", "dev", "wan0"); strings.Contains(out, oldCE) {
+		t.Fatalf("old CE %s still on wan0 after up+down:\n%s", oldCE, out)
+	}
+}

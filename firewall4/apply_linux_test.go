@@ -1,0 +1,164 @@
+package firewall4
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/nftables"
+	"github.com/mapehelper/mapehelper/dataplane/nstest"
+	"github.com/mapehelper/mapehelper/mapcalc"
+)
+
+func conn(t *testing.T, ns *nstest.NS) *nftables.Conn {
+	t.Helper()
+	c, err := Open(nftables.WithNetNSFd(int(ns.Handle)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestApplyAgreesWithRender loads the ruleset through netlink in a fresh
+// namespace and checks, for several rule shapes, that: nft lists exactly
+// what Render says; applying twice changes nothing; the include file, loaded
+// by nft the way fw4 loads it (twice, as two reloads would), yields the same
+// table; and Delete leaves an empty ruleset.
+func TestApplyAgreesWithRender(t *testing.T) {
+	nstest.Require(t, "nft", "ip")
+	shapes := map[string][]mapcalc.PortRange{
+		"v6plus": seedSets(),
+		"ocn":    ocnSets(),
+		"single": {{Lo: 5000, Hi: 5000}},
+		"none":   nil,
+	}
+	for name, sets := range shapes {
+		t.Run(name, func(t *testing.T) {
+			cfg := seedConfig()
+			cfg.PortSets = sets
+			rs, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := rs.Render()
+			ns := nstest.New(t)
+			c := conn(t, ns)
+			list := func() string { return ns.Run(t, "nft", "list", "table", "ip", rs.Table) }
+
+			if err := Apply(c, rs); err != nil {
+				t.Fatal(err)
+			}
+			if got := list(); got != want {
+				t.Fatalf("netlink-applied table differs from Render:\n--- nft list\n%s\n--- Render\n%s", got, want)
+			}
+			if err := Apply(c, rs); err != nil {
+				t.Fatal(err)
+			}
+			if got := list(); got != want {
+				t.Fatalf("second Apply changed the table:\n%s", got)
+			}
+
+			// The include, as fw4 would load it on two reloads, replaces
+			// the netlink version with an identical table.
+			inc := filepath.Join(t.TempDir(), "mapehelper.nft")
+			if err := os.WriteFile(inc, []byte(rs.Include()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ns.Run(t, "nft", "-c", "-f", inc)
+			ns.Run(t, "nft", "-f", inc)
+			ns.Run(t, "nft", "-f", inc)
+			if got := list(); got != want {
+				t.Fatalf("include-loaded table differs from Render:\n%s", got)
+			}
+
+			if ok, err := Exists(c, cfg.Interface); err != nil || !ok {
+				t.Fatalf("Exists = %v, %v; want true", ok, err)
+			}
+			if err := Delete(c, cfg.Interface); err != nil {
+				t.Fatal(err)
+			}
+			if got := ns.Run(t, "nft", "list", "ruleset"); strings.TrimSpace(got) != "" {
+				t.Fatalf("after Delete the ruleset is not empty:\n%s", got)
+			}
+			if err := Delete(c, cfg.Interface); err != nil {
+				t.Fatalf("Delete of a missing table: %v", err)
+			}
+			if ok, err := Exists(c, cfg.Interface); err != nil || ok {
+				t.Fatalf("Exists after Delete = %v, %v; want false", ok, err)
+			}
+		})
+	}
+}
+
+// TestApplyLeavesOtherTablesAlone checks ownership: an fw4-like table and
+// another interface's table survive our Apply and Delete untouched.
+func TestApplyLeavesOtherTablesAlone(t *testing.T) {
+	nstest.Require(t, "nft", "ip")
+	ns := nstest.New(t)
+	c := conn(t, ns)
+	ns.Run(t, "nft", "add table inet fw4; add chain inet fw4 srcnat { type nat hook postrouting priority srcnat; }; add rule inet fw4 srcnat oifname \"map-wan_mape\" masquerade")
+	other := seedConfig()
+	other.Interface, other.Tunnel = "wan2", "map-wan2"
+	ors, err := New(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(c, ors); err != nil {
+		t.Fatal(err)
+	}
+	before := ns.Run(t, "nft", "list", "ruleset")
+	rs, err := New(seedConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(c, rs); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(c, "wan_mape"); err != nil {
+		t.Fatal(err)
+	}
+	if after := ns.Run(t, "nft", "list", "ruleset"); after != before {
+		t.Fatalf("Apply+Delete changed other tables:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+}
+
+// TestFW4ReloadKeepsRules imitates fw4: its reload is one nft transaction
+// that flushes and refills `table inet fw4` and includes the ruleset-post
+// files at the top level. After Apply, two reloads, and a `fw4 flush`
+// (every table deleted) followed by a start, our table is exactly Render.
+func TestFW4ReloadKeepsRules(t *testing.T) {
+	nstest.Require(t, "nft", "ip")
+	ns := nstest.New(t)
+	rs, err := New(seedConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	inc := filepath.Join(dir, "mapehelper-wan_mape.nft")
+	if err := os.WriteFile(inc, []byte(rs.Include()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fw4 := filepath.Join(dir, "fw4.nft")
+	ruleset := "table inet fw4\nflush table inet fw4\ntable inet fw4 {\n\tchain srcnat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname \"map-wan_mape\" masquerade\n\t}\n}\ninclude \"" + inc + "\"\n"
+	if err := os.WriteFile(fw4, []byte(ruleset), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := conn(t, ns)
+	if err := Apply(c, rs); err != nil {
+		t.Fatal(err)
+	}
+	want := rs.Render()
+	for _, step := range []string{"reload", "reload again", "flush then start"} {
+		if step == "flush then start" {
+			ns.Run(t, "nft", "flush", "ruleset")
+		}
+		ns.Run(t, "nft", "-f", fw4)
+		if got := ns.Run(t, "nft", "list", "table", "ip", rs.Table); got != want {
+			t.Fatalf("after fw4 %s our table is:\n%s", step, got)
+		}
+		if got := ns.Run(t, "nft", "list", "chain", "inet", "fw4", "srcnat"); strings.Count(got, "masquerade") != 1 {
+			t.Fatalf("after fw4 %s fw4's chain is:\n%s", step, got)
+		}
+	}
+}

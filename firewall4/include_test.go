@@ -1,0 +1,126 @@
+package firewall4
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// includeDirs returns an Include on temporary directories laid out like a
+// router: <tmp>/run and <tmp>/usr/share/nftables.d/ruleset-post.
+func includeDirs(t *testing.T, check func(string) error) (Include, string) {
+	t.Helper()
+	dir := t.TempDir()
+	in := Include{RuntimeDir: filepath.Join(dir, "run"), IncludeDir: filepath.Join(dir, "usr/share/nftables.d/ruleset-post"), Check: check}
+	if err := os.MkdirAll(filepath.Dir(in.IncludeDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return in, dir
+}
+
+func TestIncludeInstallRemove(t *testing.T) {
+	var checked []string
+	in, _ := includeDirs(t, func(p string) error { checked = append(checked, p); return nil })
+	rs, err := New(seedConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := in.Install("wan_mape", rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checked) != 1 || !strings.HasSuffix(checked[0], ".new") {
+		t.Errorf("checked %v, want one check of the new file before it replaced the old one", checked)
+	}
+	target, err := os.Readlink(link)
+	if err != nil || !filepath.IsAbs(target) || target != in.RuntimePath("wan_mape") {
+		t.Fatalf("symlink %s -> %q (%v), want the absolute runtime path", link, target, err)
+	}
+	if b, err := os.ReadFile(link); err != nil || string(b) != rs.Include() {
+		t.Fatalf("include content wrong (%v)", err)
+	}
+	if _, err := in.Install("wan_mape", rs); err != nil {
+		t.Fatalf("second install: %v", err)
+	}
+	if err := in.Remove("wan_mape"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{link, in.RuntimePath("wan_mape")} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there after Remove", p)
+		}
+	}
+	if err := in.Remove("wan_mape"); err != nil {
+		t.Errorf("second Remove: %v", err)
+	}
+}
+
+// TestIncludeRejected: a file nft rejects never reaches fw4; the previous
+// good include stays in place.
+func TestIncludeRejected(t *testing.T) {
+	ok := true
+	in, _ := includeDirs(t, func(string) error {
+		if ok {
+			return nil
+		}
+		return errors.New("syntax error")
+	})
+	rs, _ := New(seedConfig())
+	if _, err := in.Install("wan_mape", rs); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := os.ReadFile(in.RuntimePath("wan_mape"))
+	ok = false
+	other := seedConfig()
+	other.MTU = 0
+	rs2, _ := New(other)
+	if _, err := in.Install("wan_mape", rs2); err == nil || !strings.Contains(err.Error(), "fw4 left unchanged") {
+		t.Fatalf("err = %v, want a rejection", err)
+	}
+	if now, _ := os.ReadFile(in.RuntimePath("wan_mape")); string(now) != string(good) {
+		t.Fatal("a rejected include replaced the good one")
+	}
+	if _, err := os.Stat(in.RuntimePath("wan_mape") + ".new"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("the rejected temporary file was left behind")
+	}
+}
+
+// TestIncludeNoFW4: without /usr/share/nftables.d there is no fw4; the file
+// is still written (for inspection) but nothing is linked or checked.
+func TestIncludeNoFW4(t *testing.T) {
+	dir := t.TempDir()
+	in := Include{RuntimeDir: filepath.Join(dir, "run"), IncludeDir: filepath.Join(dir, "nofw4/ruleset-post"),
+		Check: func(string) error { t.Fatal("checked without fw4"); return nil }}
+	rs, _ := New(seedConfig())
+	link, err := in.Install("wan_mape", rs)
+	if err != nil || link != "" {
+		t.Fatalf("link %q, err %v", link, err)
+	}
+	if _, err := os.Stat(in.RuntimePath("wan_mape")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nofw4")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("created fw4's directory although fw4 is absent")
+	}
+}
+
+// TestIncludeForeignLink: a symlink of our name that points elsewhere is
+// not ours; Remove reports it and leaves it.
+func TestIncludeForeignLink(t *testing.T) {
+	in, dir := includeDirs(t, func(string) error { return nil })
+	if err := os.MkdirAll(in.IncludeDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	foreign := filepath.Join(dir, "theirs.nft")
+	if err := os.Symlink(foreign, in.LinkPath("wan_mape")); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Remove("wan_mape"); err == nil || !strings.Contains(err.Error(), "left alone") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Lstat(in.LinkPath("wan_mape")); err != nil {
+		t.Fatal("foreign symlink removed")
+	}
+}

@@ -1,0 +1,282 @@
+package firewall4
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/mapehelper/mapehelper/dataplane/nstest"
+	"github.com/mapehelper/mapehelper/mapcalc"
+)
+
+// trafficPair builds router R and server S joined by a veth whose R end is
+// named like the tunnel (map-wan_mape), so our rules match it without an
+// ip6tnl device: R has the shared address 14.8.52.86/32, S is 198.51.100.1.
+// The rules are loaded in R.
+func trafficPair(t *testing.T, sets []mapcalc.PortRange) (r, s *nstest.NS) {
+	t.Helper()
+	nstest.Require(t, "ip", "nft")
+	r, s = nstest.New(t), nstest.New(t)
+	r.Run(t, "ip", "link", "add", "map-wan_mape", "type", "veth", "peer", "name", "srv0", "netns", s.Name)
+	r.Run(t, "ip", "addr", "add", "14.8.52.86/32", "dev", "map-wan_mape")
+	r.Run(t, "ip", "link", "set", "map-wan_mape", "up")
+	r.Run(t, "ip", "link", "set", "lo", "up")
+	r.Run(t, "ip", "route", "add", "198.51.100.0/24", "dev", "map-wan_mape", "src", "14.8.52.86")
+	s.Run(t, "ip", "addr", "add", "198.51.100.1/24", "dev", "srv0")
+	s.Run(t, "ip", "link", "set", "srv0", "up")
+	s.Run(t, "ip", "link", "set", "lo", "up")
+	s.Run(t, "ip", "route", "add", "14.8.52.86/32", "dev", "srv0")
+	// fw4's zone masquerade at priority srcnat: ours (srcnat - 1) must win,
+	// or ports would fall outside the sets.
+	r.Run(t, "nft", `add table inet fw4; add chain inet fw4 srcnat { type nat hook postrouting priority srcnat; }; add rule inet fw4 srcnat oifname "map-wan_mape" masquerade`)
+	cfg := seedConfig()
+	cfg.PortSets = sets
+	rs, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(nftables.WithNetNSFd(int(r.Handle)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(c, rs); err != nil {
+		t.Fatal(err)
+	}
+	return r, s
+}
+
+// checkPorts asserts that ports are distinct, all inside sets, and spread
+// evenly: every set used exactly perSet times.
+func checkPorts(t *testing.T, what string, ports []uint16, sets []mapcalc.PortRange, perSet int) {
+	t.Helper()
+	seen := map[uint16]bool{}
+	use := make([]int, len(sets))
+	for _, p := range ports {
+		if seen[p] {
+			t.Errorf("%s: port %d used twice", what, p)
+		}
+		seen[p] = true
+		in := -1
+		for i, s := range sets {
+			if s.Contains(p) {
+				in = i
+			}
+		}
+		if in < 0 {
+			t.Errorf("%s: port %d is outside every port set", what, p)
+			continue
+		}
+		use[in]++
+	}
+	for i, n := range use {
+		if n != perSet {
+			t.Errorf("%s: set %v used %d times, want %d", what, sets[i], n, perSet)
+		}
+	}
+}
+
+// TestTrafficUsesEveryPort opens as many TCP connections to one server
+// port as the port sets hold (240 for the v6plus seed): every one must
+// succeed with a distinct source port inside the sets, 16 per set, and one
+// more must fail (no port left). UDP flows and ICMP echo identifiers are
+// mapped into the sets the same way.
+func TestTrafficUsesEveryPort(t *testing.T) {
+	for name, sets := range map[string][]mapcalc.PortRange{"v6plus": seedSets(), "ocn": ocnSets()} {
+		t.Run(name, func(t *testing.T) { trafficUsesEveryPort(t, sets) })
+	}
+}
+
+func trafficUsesEveryPort(t *testing.T, sets []mapcalc.PortRange) {
+	total := 0
+	for _, s := range sets {
+		total += s.Len()
+	}
+	r, s := trafficPair(t, sets)
+
+	// Servers in S.
+	var ln net.Listener
+	var udp net.PacketConn
+	var icmp net.PacketConn
+	var lerr error
+	s.Do(t, func() {
+		if ln, lerr = net.Listen("tcp4", "198.51.100.1:8080"); lerr != nil {
+			return
+		}
+		if udp, lerr = net.ListenPacket("udp4", "198.51.100.1:5353"); lerr != nil {
+			return
+		}
+		if lerr = udp.(*net.UDPConn).SetReadBuffer(4 << 20); lerr != nil {
+			return
+		}
+		icmp, lerr = net.ListenPacket("ip4:icmp", "198.51.100.1")
+	})
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	defer ln.Close()
+	defer udp.Close()
+	defer icmp.Close()
+	var mu sync.Mutex
+	var tcpPorts []uint16
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			tcpPorts = append(tcpPorts, uint16(c.RemoteAddr().(*net.TCPAddr).Port))
+			mu.Unlock()
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+
+	// TCP from R: `total` connections kept open, then one too many.
+	var conns []net.Conn
+	var derr error
+	var extraErr error
+	r.Do(t, func() {
+		d := net.Dialer{Timeout: 3 * time.Second}
+		for i := 0; i < total; i++ {
+			c, err := d.Dial("tcp4", "198.51.100.1:8080")
+			if err != nil {
+				derr = fmt.Errorf("connection %d of %d: %w", i+1, total, err)
+				return
+			}
+			conns = append(conns, c)
+		}
+		d.Timeout = time.Second
+		var c net.Conn
+		if c, extraErr = d.Dial("tcp4", "198.51.100.1:8080"); extraErr == nil {
+			c.Close()
+		}
+	})
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	if derr != nil {
+		t.Fatal(derr)
+	}
+	if extraErr == nil {
+		t.Errorf("connection %d succeeded although every port to that destination is in use", total+1)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		mu.Lock()
+		n := len(tcpPorts)
+		mu.Unlock()
+		if n >= total || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	checkPorts(t, "tcp", tcpPorts, sets, 16)
+	mu.Unlock()
+	t.Logf("tcp: %d of %d connections to one destination succeeded, %d distinct ports", len(conns), total, len(tcpPorts))
+
+	// UDP: one datagram from each of `total` sockets (read while sending,
+	// or the server's socket buffer overflows).
+	udpGot := collect(udp, total, func(b []byte, a net.Addr) (uint16, bool) {
+		return uint16(a.(*net.UDPAddr).Port), true
+	})
+	var uerr error
+	r.Do(t, func() {
+		for i := 0; i < total && uerr == nil; i++ {
+			var c net.Conn
+			if c, uerr = net.Dial("udp4", "198.51.100.1:5353"); uerr == nil {
+				_, uerr = c.Write([]byte("x"))
+				t.Cleanup(func() { c.Close() })
+			}
+		}
+	})
+	if uerr != nil {
+		t.Fatal(uerr)
+	}
+	udpPorts := wait(t, udpGot, total)
+	checkPorts(t, "udp", udpPorts, sets, 16)
+
+	// ICMP: echo requests with identifiers 1…n (each its own flow), 2 per set.
+	n := 2 * len(sets)
+	icmpGot := collect(icmp, n, func(b []byte, _ net.Addr) (uint16, bool) {
+		if len(b) < 8 || b[0] != 8 { // echo requests only
+			return 0, false
+		}
+		return binary.BigEndian.Uint16(b[4:6]), true
+	})
+	var ierr error
+	r.Do(t, func() {
+		var c net.PacketConn
+		if c, ierr = net.ListenPacket("ip4:icmp", "0.0.0.0"); ierr != nil {
+			return
+		}
+		defer c.Close()
+		for id := 1; id <= n && ierr == nil; id++ {
+			_, ierr = c.WriteTo(echo(uint16(id)), &net.IPAddr{IP: net.ParseIP("198.51.100.1")})
+		}
+	})
+	if ierr != nil {
+		t.Fatal(ierr)
+	}
+	ids := wait(t, icmpGot, n)
+	checkPorts(t, "icmp id", ids, sets, 2)
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	t.Logf("udp: %d flows, %d distinct ports in the sets; icmp: %d echo ids, all in the sets", total, len(udpPorts), len(ids))
+}
+
+type collected struct {
+	vals []uint16
+	err  error
+}
+
+// collect reads from c in the background until want values were
+// extracted or 5 s pass.
+func collect(c net.PacketConn, want int, get func([]byte, net.Addr) (uint16, bool)) <-chan collected {
+	ch := make(chan collected, 1)
+	go func() {
+		var out []uint16
+		buf := make([]byte, 1500)
+		err := c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for err == nil && len(out) < want {
+			var n int
+			var a net.Addr
+			if n, a, err = c.ReadFrom(buf); err == nil {
+				if v, ok := get(buf[:n], a); ok {
+					out = append(out, v)
+				}
+			}
+		}
+		ch <- collected{out, err}
+	}()
+	return ch
+}
+
+func wait(t *testing.T, ch <-chan collected, want int) []uint16 {
+	t.Helper()
+	c := <-ch
+	if c.err != nil {
+		t.Fatalf("received %d of %d: %v", len(c.vals), want, c.err)
+	}
+	return c.vals
+}
+
+// echo is an ICMP echo request with identifier id.
+func echo(id uint16) []byte {
+	b := []byte{8, 0, 0, 0, byte(id >> 8), byte(id), 0, 1, 'm', 'a', 'p', 'e'}
+	var sum uint32
+	for i := 0; i < len(b); i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	binary.BigEndian.PutUint16(b[2:], ^uint16(sum))
+	return b
+}

@@ -1,0 +1,49 @@
+package mapcalc
+
+import "encoding/json"
+
+// resultJSON is the machine-readable form of a Result: the `calc --json`
+// output, the rpcd `calc` answer and the data the handler hands netifd.
+// Its keys are a public contract; add, never rename.
+type resultJSON struct {
+	ISP       string      `json:"isp"`
+	BR        string      `json:"br"`
+	CE        string      `json:"ce"`
+	IPv4      string      `json:"ipv4"`
+	IP4Prefix string      `json:"ip4prefix"`
+	IP6Prefix string      `json:"ip6prefix"`
+	EALen     int         `json:"ealen"`
+	PSIDLen   int         `json:"psidlen"`
+	PSID      uint16      `json:"psid"`
+	Offset    int         `json:"offset"`
+	Legacy    bool        `json:"legacy"`
+	PortSets  [][2]uint16 `json:"port_sets"`
+	Ports     int         `json:"ports"`
+}
+
+// MarshalJSON writes the keys isp, br, ce, ipv4, ip4prefix, ip6prefix,
+// ealen, psidlen, psid, offset, legacy, port_sets ([lo, hi] pairs) and
+// ports (the total count).
+func (r *Result) MarshalJSON() ([]byte, error) {
+	j := resultJSON{
+		ISP:       r.Rule.ISP,
+		CE:        r.CE.String(),
+		IPv4:      r.IPv4.String(),
+		IP4Prefix: r.Rule.IP4Prefix.String(),
+		IP6Prefix: r.Rule.IP6Prefix.String(),
+		EALen:     r.Rule.EALen,
+		PSIDLen:   r.Rule.PSIDLen,
+		PSID:      r.PSID,
+		Offset:    r.Rule.Offset,
+		Legacy:    r.Rule.Legacy,
+		PortSets:  make([][2]uint16, 0, len(r.PortSets)),
+		Ports:     r.Ports(),
+	}
+	if r.Rule.BR.IsValid() {
+		j.BR = r.Rule.BR.String()
+	}
+	for _, p := range r.PortSets {
+		j.PortSets = append(j.PortSets, [2]uint16{p.Lo, p.Hi})
+	}
+	return json.Marshal(j)
+}

@@ -1,0 +1,424 @@
+'use strict';
+'require form';
+'require network';
+'require rpc';
+'require uci';
+'require tools.widgets as widgets';
+
+// LuCI page for the 'mape' protocol of mapehelper (and, for configurations
+// written for the stock package, the 'map' protocol). The backend is the
+// rpcd plugin 'mape' (methods 'calc' and 'status', read-only ACL).
+
+// The calc arguments, in the order of the generated function's positional
+// parameters; undefined ones are not sent.
+var calcArgNames = [ 'prefix', 'type', 'peeraddr', 'ipaddr', 'ip4prefixlen', 'ip6prefix',
+                     'ip6prefixlen', 'ealen', 'psidlen', 'psid', 'offset', 'legacymap', 'rule' ];
+
+var callCalc = rpc.declare({
+	object: 'mape',
+	method: 'calc',
+	params: calcArgNames
+});
+
+function calc(params) {
+	return callCalc.apply(null, calcArgNames.map(function(n) { return params[n]; }));
+}
+
+var callStatus = rpc.declare({
+	object: 'mape',
+	method: 'status',
+	params: [ 'interface' ],
+	expect: { interfaces: [] }
+});
+
+// Every error code the netifd handler reports (proto_notify_error) and the
+// calculator answers with, translated once. Keep in step with the handler.
+var errorCodes = {
+	INVALID_MAP_RULE:  _('The MAP rule is invalid: check the rule options (IPv6 prefix, IPv4 prefix, EA-bits and PSID lengths).'),
+	NO_MATCHING_PD:    _('No MAP rule matches the IPv6 prefix of the tunnel link: the provider is not in the built-in tables, so enter the rule manually.'),
+	UNSUPPORTED_TYPE:  _('This MAP type is not supported; use MAP-E, MAP-T or LW4over6.'),
+	NO_TUNLINK:        _('The tunnel link interface is missing or has no IPv6 address yet.'),
+	NO_PERMISSION:     _('The mapehelper program lacks the permission to create the tunnel or the firewall rules.'),
+	NO_KERNEL_SUPPORT: _('The kernel lacks a module MAP-E needs (ip6_tunnel or nftables NAT); install kmod-ip6-tunnel and kmod-nft-nat.'),
+	FIREWALL_FAILED:   _('The firewall rules for the port sets could not be installed; the previous rules stay in force.'),
+	TUNNEL_FAILED:     _('The IPv4-in-IPv6 tunnel could not be created.'),
+	MISSING_PREFIX:    _('No delegated IPv6 prefix or global IPv6 address is known yet on the tunnel link.'),
+	BUSY:              _('Another start or stop of this interface was still running; try again in a moment.'),
+	FAILED:            _('Setting up MAP-E failed; the system log (logread) has the details.')
+};
+
+for (var code in errorCodes)
+	network.registerErrorCode(code, errorCodes[code]);
+
+network.registerPatternVirtual(/^map-.+$/);
+
+// The rule options a manual rule consists of; they are cleared when the
+// user switches back to automatic.
+var ruleOptions = [ 'peeraddr', 'ipaddr', 'ip4prefixlen', 'ip6prefix', 'ip6prefixlen',
+                    'ealen', 'psidlen', 'psid', 'offset', 'rule' ];
+
+var intOptions = [ 'ip4prefixlen', 'ip6prefixlen', 'ealen', 'psidlen', 'psid', 'offset' ];
+
+// formValue reads the current widget value of option name in section.
+// Going through the section's own children matters: in the edit dialog
+// LuCI copies the options into a new map, and only those copies find the
+// dialog's widgets.
+function formValue(section, section_id, name) {
+	var kids = section.children || [];
+	for (var i = 0; i < kids.length; i++)
+		if (kids[i].option == name)
+			return kids[i].formvalue(section_id);
+	return null;
+}
+
+// describeError turns a calc/status error answer into a sentence.
+function describeError(res) {
+	if (typeof(res) == 'number')
+		return _('The mapehelper plugin failed (ubus status') + ' ' + res + ').';
+	if (res && errorCodes[res.code])
+		return errorCodes[res.code] + ' (' + res.error + ')';
+	return (res && res.error) ? res.error : _('No answer from mapehelper.');
+}
+
+function formatSet(p) {
+	return (p[0] == p[1]) ? String(p[0]) : p[0] + '-' + p[1];
+}
+
+// setsNode lists port sets; a range never breaks across lines.
+function setsNode(sets) {
+	var nodes = [];
+	(sets || []).forEach(function(p, i) {
+		if (i > 0)
+			nodes.push(' ');
+		nodes.push(E('span', { 'style': 'white-space:nowrap' }, formatSet(p)));
+	});
+	return E('code', { 'style': 'white-space:normal' }, nodes);
+}
+
+// calcParams collects what the calculator needs from the form: the typed
+// preview prefix, else the prefix found on the tunnel link, and the rule
+// options when the rule is manual. Integers are sent as numbers and
+// legacymap as a boolean, the types the plugin declares.
+function calcParams(section, section_id, prefix, typeOption) {
+	var p = { prefix: prefix };
+	var legacy = formValue(section, section_id, 'legacymap');
+
+	if (legacy == '0' || legacy == '1')
+		p.legacymap = (legacy == '1');
+
+	if (formValue(section, section_id, '_mode') != 'manual')
+		return p;
+
+	var type = formValue(section, section_id, typeOption);
+	if (type)
+		p.type = type;
+
+	ruleOptions.forEach(function(name) {
+		var v = formValue(section, section_id, name);
+		if (v == null || v === '')
+			return;
+		p[name] = (intOptions.indexOf(name) > -1) ? parseInt(v, 10) : String(v);
+	});
+
+	return p;
+}
+
+// linkPrefix finds the prefix of the tunnel link: its delegated prefix,
+// else its first global IPv6 address (standing for its /64).
+function linkPrefix(tunlink) {
+	if (!tunlink)
+		return Promise.resolve(null);
+
+	return network.getNetwork(tunlink).then(function(net) {
+		if (!net)
+			return null;
+		var pd = net.getIP6Prefix ? net.getIP6Prefix() : null;
+		if (pd)
+			return pd;
+		var addrs = net.getIP6Addrs ? net.getIP6Addrs() : [];
+		for (var i = 0; i < addrs.length; i++)
+			if (!/^f[ce]/i.test(addrs[i]))
+				return addrs[i].split('/')[0];
+		return null;
+	});
+}
+
+function row(label, value) {
+	return E('tr', {}, [ E('th', { 'style': 'text-align:left; padding-right:1em' }, label), E('td', {}, value) ]);
+}
+
+function renderPreview(res) {
+	if (!res || typeof(res) != 'object' || res.error)
+		return E('em', { 'class': 'mape-preview-error' }, describeError(res));
+
+	return E('table', { 'class': 'mape-preview' }, [
+		row(_('Provider'), res.isp || _('manual rule')),
+		row(_('IPv4 address'), res.ipv4),
+		row(_('PSID'), String(res.psid) + ' (' + _('PSID length') + ' ' + res.psidlen + ', ' + _('offset') + ' ' + res.offset + ')'),
+		row(_('CE IPv6 address'), res.ce),
+		row(_('Border relay'), res.br || '-'),
+		row(_('Ports'), String(res.ports) + ' ' + _('in') + ' ' + (res.port_sets || []).length + ' ' + _('port sets')),
+		row(_('Port sets'), setsNode(res.port_sets))
+	]);
+}
+
+function renderStatus(list) {
+	var st = (list || [])[0];
+
+	if (!st)
+		return E('em', {}, _('Not set up: the interface is down or has not been started yet.'));
+
+	var nodes = [
+		E('table', { 'class': 'mape-status' }, [
+			row(_('State'), st.state || '-'),
+			row(_('IPv4 address'), st.ipv4 || '-'),
+			row(_('Tunnel'), (st.tunnel || '-') + ' ' + (st.tunnel_up ? _('up') : _('down'))),
+			row(_('Firewall rules'), st.nft_rules ? _('present') : _('missing')),
+			row(_('Usable external ports'), setsNode(st.usable_external_ports))
+		])
+	];
+
+	if (st.last_error)
+		nodes.push(E('p', { 'class': 'alert-message warning' },
+			(errorCodes[st.error_code] || '') + ' ' + st.last_error));
+
+	var sets = (st.ports_in_use && st.ports_in_use.sets) || [];
+	if (sets.length) {
+		nodes.push(E('table', { 'class': 'table mape-usage' }, [
+			E('tr', { 'class': 'tr table-titles' }, [
+				E('th', { 'class': 'th' }, _('Port set')),
+				E('th', { 'class': 'th' }, _('TCP ports in use')),
+				E('th', { 'class': 'th' }, _('UDP ports in use'))
+			])
+		].concat(sets.map(function(u) {
+			return E('tr', { 'class': 'tr' }, [
+				E('td', { 'class': 'td' }, formatSet(u.set)),
+				E('td', { 'class': 'td' }, String(u.tcp)),
+				E('td', { 'class': 'td' }, String(u.udp))
+			]);
+		}))));
+	}
+
+	(st.redirects || []).forEach(function(r) {
+		if (r.verdict == 'usable')
+			return;
+		nodes.push(E('p', { 'class': 'alert-message warning mape-redirect' },
+			_('Port forward') + ' ' + (r.name || r.src_dport || '') + ': ' + r.message));
+	});
+
+	return E('div', {}, nodes);
+}
+
+var proto = {
+	// The UCI option holding the MAP type: 'type' for mape, 'maptype' in
+	// configurations written for the stock map protocol.
+	typeOption: 'type',
+
+	getI18n: function() {
+		return _('MAP-E (mapehelper)');
+	},
+
+	getIfname: function() {
+		return this._ubus('l3_device') || ('map-' + this.sid).substring(0, 15);
+	},
+
+	getOpkgPackage: function() {
+		return 'mapehelper';
+	},
+
+	isFloating: function() {
+		return true;
+	},
+
+	isVirtual: function() {
+		return true;
+	},
+
+	getDevices: function() {
+		return null;
+	},
+
+	containsDevice: function(ifname) {
+		return (network.getIfnameOf(ifname) == this.getIfname());
+	},
+
+	renderFormOptions: function(s) {
+		var o, typeOption = this.typeOption;
+
+		// -- general ----------------------------------------------------------
+
+		o = s.taboption('general', widgets.NetworkSelect, 'tunlink', _('Tunnel link'),
+			_('The IPv6 interface (usually <em>wan6</em>) whose delegated prefix or address determines the MAP rule.'));
+		o.nocreate = true;
+		o.exclude = s.section;
+		o.rmempty = false;
+
+		o = s.taboption('general', form.ListValue, '_mode', _('MAP rule'));
+		o.value('auto', _('Automatic (by prefix)'));
+		o.value('manual', _('Manual'));
+		o.default = 'auto';
+		o.load = function(section_id) {
+			for (var i = 0; i < ruleOptions.length; i++)
+				if (uci.get('network', section_id, ruleOptions[i]))
+					return 'manual';
+			return 'auto';
+		};
+		o.write = function() {};
+		o.remove = function() {};
+
+		o = s.taboption('general', form.ListValue, typeOption, _('Type'));
+		o.value('map-e', 'MAP-E');
+		o.value('map-t', 'MAP-T');
+		o.value('lw4o6', 'LW4over6');
+		o.depends('_mode', 'manual');
+
+		o = s.taboption('general', form.Value, 'peeraddr', _('BR / DMR / AFTR'), _('IPv6 address of the border relay.'));
+		o.datatype = 'ip6addr';
+		o.depends('_mode', 'manual');
+
+		o = s.taboption('general', form.Value, 'ipaddr', _('IPv4 prefix'));
+		o.datatype = 'ip4addr("nomask")';
+		o.depends('_mode', 'manual');
+
+		o = s.taboption('general', form.Value, 'ip4prefixlen', _('IPv4 prefix length'));
+		o.datatype = 'range(0,32)';
+		o.placeholder = '32';
+		o.depends('_mode', 'manual');
+
+		o = s.taboption('general', form.Value, 'ip6prefix', _('IPv6 prefix'), _('The rule IPv6 prefix of the provider, usually ends with <code>::</code>.'));
+		o.datatype = 'ip6addr("nomask")';
+		o.depends('_mode', 'manual');
+
+		o = s.taboption('general', form.Value, 'ip6prefixlen', _('IPv6 prefix length'));
+		o.datatype = 'range(0,64)';
+		o.depends('_mode', 'manual');
+
+		o = s.taboption('general', form.Value, 'ealen', _('EA-bits length'));
+		o.datatype = 'range(0,48)';
+		o.depends('_mode', 'manual');
+
+		o = s.taboption('general', form.Value, 'psidlen', _('PSID-bits length'));
+		o.datatype = 'range(0,16)';
+		o.depends('_mode', 'manual');
+
+		o = s.taboption('general', form.Value, 'psid', _('PSID'), _('Only for rules whose EA bits do not carry the PSID.'));
+		o.datatype = 'range(0,65535)';
+		o.depends('_mode', 'manual');
+
+		o = s.taboption('general', form.Value, 'offset', _('PSID offset'));
+		o.datatype = 'range(0,16)';
+		o.placeholder = '6';
+		o.depends('_mode', 'manual');
+
+		o = s.taboption('general', form.Value, 'rule', _('Rule string'), _('A DHCPv6 S46 rule as the stock mapcalc accepts it; it takes precedence over the fields above.'));
+		o.depends('_mode', 'manual');
+
+		o = s.taboption('general', form.Value, '_prefix', _('Preview for prefix'),
+			_('Leave empty to use the prefix of the tunnel link. Only used for the preview below, never saved.'));
+		o.datatype = 'ip6addr';
+		o.placeholder = _('prefix of the tunnel link');
+		o.modalonly = true;
+		o.load = function() { return null; };
+		o.write = function() {};
+		o.remove = function() {};
+
+		o = s.taboption('general', form.DummyValue, '_preview', _('Preview'));
+		o.modalonly = true;
+		o.rawhtml = true;
+		o.renderWidget = function(section_id) {
+			var node = E('div', { 'class': 'mape-preview-box' }, E('em', {}, _('Computing…'))),
+			    section = this.section,
+			    timer = null;
+
+			var update = function() {
+				var typed = formValue(section, section_id, '_prefix');
+				var prefixP = typed ? Promise.resolve(typed) : linkPrefix(formValue(section, section_id, 'tunlink'));
+
+				return prefixP.then(function(prefix) {
+					if (!prefix)
+						return { code: 'MISSING_PREFIX', error: _('enter a prefix to preview') };
+					return calc(calcParams(section, section_id, prefix, typeOption));
+				}).catch(function(err) {
+					return { error: String(err) };
+				}).then(function(res) {
+					while (node.firstChild)
+						node.removeChild(node.firstChild);
+					node.appendChild(renderPreview(res));
+					return res;
+				});
+			};
+
+			// Any widget change in the form recomputes the preview, debounced.
+			// The listener leaves once the dialog is closed.
+			var seen = false;
+			var onChange = function() {
+				if (node.isConnected)
+					seen = true;
+				else if (seen)
+					return document.removeEventListener('widget-change', onChange);
+				window.clearTimeout(timer);
+				timer = window.setTimeout(update, 300);
+			};
+
+			document.addEventListener('widget-change', onChange);
+
+			node.mapeUpdate = update;
+			update();
+			return node;
+		};
+
+		o = s.taboption('general', form.DummyValue, '_status', _('Status'));
+		o.modalonly = true;
+		o.rawhtml = true;
+		o.renderWidget = function(section_id) {
+			var node = E('div', { 'class': 'mape-status-box' }, E('em', {}, _('Loading…')));
+
+			node.mapeUpdate = function() {
+				return callStatus(section_id).catch(function() { return []; }).then(function(list) {
+					while (node.firstChild)
+						node.removeChild(node.firstChild);
+					node.appendChild(renderStatus(list));
+					return list;
+				});
+			};
+			node.mapeUpdate();
+			return node;
+		};
+
+		// -- advanced ---------------------------------------------------------
+
+		o = s.taboption('advanced', form.ListValue, 'legacymap', _('Interface identifier'),
+			_('The layout of the CE IPv6 address. Japanese providers use the legacy (draft) layout; the built-in tables know which.'));
+		o.value('', _('automatic (from the provider table)'));
+		o.value('1', _('legacy (draft-ietf-softwire-map-00)'));
+		o.value('0', _('RFC 7597'));
+
+		o = s.taboption('advanced', form.Value, 'mtu', _('Use MTU on tunnel interface'));
+		o.datatype = 'range(1280,9200)';
+		o.placeholder = '1460';
+
+		o = s.taboption('advanced', form.Value, 'ttl', _('Use TTL on tunnel interface'));
+		o.datatype = 'range(1,255)';
+		o.placeholder = '64';
+
+		o = s.taboption('advanced', form.Value, 'encaplimit', _('Encapsulation limit'),
+			_('<code>ignore</code> (no limit option, what most border relays expect) or a number of nested encapsulations, 0-255.'));
+		o.datatype = 'or("ignore", range(0,255))';
+		o.placeholder = 'ignore';
+
+		o = s.taboption('advanced', widgets.ZoneSelect, 'zone', _('Firewall zone'),
+			_('The zone the tunnel interface joins; usually <em>wan</em>.'));
+		o.nocreate = true;
+	}
+};
+
+// Configurations written for the stock package keep proto 'map'; the
+// same page serves them, labelled so users see what handles them.
+network.registerProtocol('map', Object.assign({}, proto, {
+	typeOption: 'maptype',
+	getI18n: function() {
+		return _('MAP / LW4over6 (mapehelper, all port sets)');
+	}
+}));
+
+return network.registerProtocol('mape', proto);

@@ -1,0 +1,163 @@
+package status
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// Probe asks the kernel whether an interface's objects exist.
+type Probe interface {
+	// TunnelUp reports whether the tunnel device exists and is up.
+	TunnelUp(dev string) (bool, error)
+	// RulesPresent reports whether our nftables rules for st are loaded.
+	RulesPresent(st State) (bool, error)
+}
+
+// Rule is the MAP rule an interface runs with.
+type Rule struct {
+	IP6Prefix string `json:"ip6prefix"`
+	IP4Prefix string `json:"ip4prefix"`
+	EALen     int    `json:"ealen"`
+	PSIDLen   int    `json:"psidlen"`
+	Offset    int    `json:"offset"`
+	Legacy    bool   `json:"legacy"`
+}
+
+// Interface is the status of one MAP interface.
+type Interface struct {
+	Interface string      `json:"interface"`
+	State     string      `json:"state"`
+	ISP       string      `json:"isp"`
+	Rule      Rule        `json:"rule"`
+	BR        string      `json:"br"`
+	CE        string      `json:"ce"`
+	IPv4      string      `json:"ipv4"`
+	PSID      int         `json:"psid"`
+	PortSets  []PortRange `json:"port_sets"`
+	Ports     int         `json:"ports"`
+	Tunnel    string      `json:"tunnel"`
+	Link      string      `json:"link"`
+	MTU       int         `json:"mtu"`
+	Updated   string      `json:"updated"`
+	TunnelUp  bool        `json:"tunnel_up"`
+	NFTRules  bool        `json:"nft_rules"`
+	InUse     Usage       `json:"ports_in_use"`
+	// UsableExternalPorts are the external ports a port forward can use:
+	// exactly our port sets, since the BR delivers no other port to us.
+	UsableExternalPorts []PortRange     `json:"usable_external_ports"`
+	Redirects           []RedirectCheck `json:"redirects"`
+	LastError           string          `json:"last_error"`
+	ErrorCode           string          `json:"error_code,omitempty"`
+	// Problems lists what could not be checked (e.g. conntrack unreadable).
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Report is the status of every MAP interface.
+type Report struct {
+	Interfaces []Interface `json:"interfaces"`
+}
+
+// Collector gathers a Report from its sources. Any nil source other than
+// States is skipped and noted in each interface's Problems.
+type Collector struct {
+	States    Source
+	Flows     FlowLister
+	Probe     Probe
+	Redirects RedirectSource
+}
+
+// Collect builds the report. Only a failure to list the interfaces is an
+// error; everything else is reported per interface, so one broken probe
+// never hides the rest.
+func (c Collector) Collect() (Report, error) {
+	states, err := c.States.Interfaces()
+	if err != nil {
+		return Report{}, fmt.Errorf("list MAP interfaces: %w", err)
+	}
+	rep := Report{Interfaces: make([]Interface, 0, len(states))}
+	if len(states) == 0 {
+		return rep, nil
+	}
+	var common []string
+	var flows []Flow
+	if c.Flows == nil {
+		common = append(common, "conntrack: not available")
+	} else if flows, err = c.Flows.Flows(); err != nil {
+		common = append(common, fmt.Sprintf("conntrack: %v", err))
+	}
+	var redirects []Redirect
+	if c.Redirects != nil {
+		if redirects, err = c.Redirects.Redirects(); err != nil {
+			common = append(common, fmt.Sprintf("firewall redirects: %v", err))
+		}
+	}
+	for _, st := range states {
+		rep.Interfaces = append(rep.Interfaces, c.one(st, flows, redirects, common))
+	}
+	return rep, nil
+}
+
+func (c Collector) one(st State, flows []Flow, redirects []Redirect, common []string) Interface {
+	it := Interface{
+		Interface: st.Interface,
+		State:     st.State,
+		ISP:       st.ISP,
+		Rule: Rule{IP6Prefix: st.IP6Prefix, IP4Prefix: st.IP4Prefix, EALen: st.EALen,
+			PSIDLen: st.PSIDLen, Offset: st.Offset, Legacy: st.Legacy},
+		BR:                  st.BR,
+		CE:                  st.CE,
+		IPv4:                st.IPv4,
+		PSID:                st.PSID,
+		PortSets:            nonNil(st.PortSets),
+		Ports:               st.Ports,
+		Tunnel:              st.Tunnel,
+		Link:                st.Link,
+		MTU:                 st.MTU,
+		Updated:             st.Updated,
+		UsableExternalPorts: nonNil(st.PortSets),
+		LastError:           st.Error,
+		ErrorCode:           st.ErrorCode,
+		Problems:            append([]string(nil), common...),
+	}
+	if it.Ports == 0 {
+		for _, p := range st.PortSets {
+			it.Ports += p.Len()
+		}
+	}
+	if ip, err := netip.ParseAddr(st.IPv4); err == nil {
+		it.InUse = CountUsage(flows, ip, st.PortSets)
+	} else if st.IPv4 != "" {
+		it.Problems = append(it.Problems, fmt.Sprintf("ipv4 %q in the state file is not an address", st.IPv4))
+	}
+	if it.InUse.Sets == nil {
+		it.InUse.Sets = []SetUsage{}
+	}
+	it.Redirects = CheckRedirects(redirects, st.Zone, st.PortSets)
+	if it.Redirects == nil {
+		it.Redirects = []RedirectCheck{}
+	}
+	if c.Probe == nil {
+		it.Problems = append(it.Problems, "kernel probe: not available")
+		return it
+	}
+	if st.Tunnel != "" {
+		up, err := c.Probe.TunnelUp(st.Tunnel)
+		if err != nil {
+			it.Problems = append(it.Problems, fmt.Sprintf("tunnel %s: %v", st.Tunnel, err))
+		}
+		it.TunnelUp = up
+	}
+	present, err := c.Probe.RulesPresent(st)
+	if err != nil {
+		it.Problems = append(it.Problems, fmt.Sprintf("nftables: %v", err))
+	}
+	it.NFTRules = present
+	return it
+}
+
+func nonNil(p []PortRange) []PortRange {
+	if p == nil {
+		return []PortRange{}
+	}
+	return p
+}

@@ -1,0 +1,223 @@
+package status
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type fakeSource struct {
+	states []State
+	err    error
+}
+
+func (f fakeSource) Interfaces() ([]State, error) { return f.states, f.err }
+
+type fakeFlows struct {
+	flows []Flow
+	err   error
+}
+
+func (f fakeFlows) Flows() ([]Flow, error) { return f.flows, f.err }
+
+type fakeProbe struct {
+	up      map[string]bool
+	present bool
+	err     error
+}
+
+func (f fakeProbe) TunnelUp(dev string) (bool, error) { return f.up[dev], f.err }
+func (f fakeProbe) RulesPresent(State) (bool, error)  { return f.present, f.err }
+
+type fakeRedirects = RedirectList
+
+func seedState() State {
+	return State{
+		Interface: "wan_mape", State: "up", ISP: "v6plus",
+		BR: "2404:9200:225:100::64", CE: "240b:12:3456:7800:e:834:5600:7800",
+		IPv4: "14.8.52.86", IP4Prefix: "14.8.0.0/16", IP6Prefix: "240b:12::/32",
+		EALen: 24, PSIDLen: 8, PSID: 120, Offset: 4, Legacy: true,
+		PortSets: v6plusSets(), Tunnel: "map-wan_mape", NFTTable: "inet mapehelper",
+		Link: "wan", MTU: 1460, Updated: "2026-01-02T03:04:05Z",
+	}
+}
+
+func TestCollect(t *testing.T) {
+	c := Collector{
+		States:    fakeSource{states: []State{seedState()}},
+		Flows:     fakeFlows{flows: []Flow{tcp(6016), udp(63360), tcp(80)}},
+		Probe:     fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true},
+		Redirects: fakeRedirects{{Name: "web", Src: "wan", SrcDPort: "80", Enabled: true}},
+	}
+	rep, err := c.Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Interfaces) != 1 {
+		t.Fatalf("interfaces = %d", len(rep.Interfaces))
+	}
+	it := rep.Interfaces[0]
+	if it.Ports != 240 || !it.TunnelUp || !it.NFTRules || len(it.Problems) != 0 {
+		t.Errorf("ports %d tunnel %v nft %v problems %v", it.Ports, it.TunnelUp, it.NFTRules, it.Problems)
+	}
+	if it.InUse.Sets[0].TCP != 1 || it.InUse.Sets[14].UDP != 1 || it.InUse.Outside.TCP != 1 {
+		t.Errorf("usage = %+v", it.InUse)
+	}
+	if len(it.Redirects) != 1 || it.Redirects[0].Verdict != NotUsable {
+		t.Errorf("redirects = %+v", it.Redirects)
+	}
+	if len(it.UsableExternalPorts) != 15 || it.UsableExternalPorts[0] != (PortRange{6016, 6031}) {
+		t.Errorf("usable = %v", it.UsableExternalPorts)
+	}
+
+	// The JSON keys are the ubus contract LuCI reads.
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{`"interfaces":[`, `"state":"up"`, `"isp":"v6plus"`, `"psid":120`, `"tunnel_up":true`,
+		`"nft_rules":true`, `"link":"wan","mtu":1460,`, `"port_sets":[[6016,6031],`, `"ports_in_use":{"sets":[{"set":[6016,6031],"tcp":1,"udp":0}`,
+		`"usable_external_ports":[[6016,6031]`, `"verdict":"not-usable"`, `"last_error":""`} {
+		if !bytes.Contains(b, []byte(k)) {
+			t.Errorf("JSON lacks %s:\n%s", k, b)
+		}
+	}
+}
+
+func TestCollectDegrades(t *testing.T) {
+	st := seedState()
+	st.State, st.Error, st.ErrorCode = "error", "rule invalid", "INVALID_MAP_RULE"
+	c := Collector{
+		States: fakeSource{states: []State{st}},
+		Flows:  fakeFlows{err: errors.New("permission denied")},
+		Probe:  fakeProbe{err: errors.New("netlink down")},
+	}
+	rep, err := c.Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := rep.Interfaces[0]
+	joined := strings.Join(it.Problems, "|")
+	for _, want := range []string{"conntrack: permission denied", "tunnel map-wan_mape: netlink down", "nftables: netlink down"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("problems %q lack %q", joined, want)
+		}
+	}
+	if it.LastError != "rule invalid" || it.ErrorCode != "INVALID_MAP_RULE" || it.TunnelUp || it.NFTRules {
+		t.Errorf("got %+v", it)
+	}
+
+	if _, err := (Collector{States: fakeSource{err: errors.New("boom")}}).Collect(); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("source error not returned: %v", err)
+	}
+	rep, err = Collector{States: fakeSource{}}.Collect()
+	if err != nil || rep.Interfaces == nil || len(rep.Interfaces) != 0 {
+		t.Errorf("empty: %+v %v", rep, err)
+	}
+	if b, _ := json.Marshal(rep); string(b) != `{"interfaces":[]}` {
+		t.Errorf("empty JSON = %s", b)
+	}
+}
+
+func TestDirSource(t *testing.T) {
+	dir := t.TempDir()
+	good := `{"interface":"wan_mape","state":"up","ipv4":"14.8.52.86","port_sets":[[6016,6031],"10112-10127"],"tunnel":"map-wan_mape"}`
+	if err := os.WriteFile(filepath.Join(dir, "wan_mape.json"), []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.json"), []byte(`{"port_sets":[[5,4]]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte(`x`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	states, err := DirSource{Dir: dir}.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 2 {
+		t.Fatalf("states = %+v", states)
+	}
+	if states[0].Interface != "broken" || states[0].State != "error" || !strings.Contains(states[0].Error, "reversed") {
+		t.Errorf("broken = %+v", states[0])
+	}
+	if s := states[1]; s.Interface != "wan_mape" || len(s.PortSets) != 2 || s.PortSets[1] != (PortRange{10112, 10127}) {
+		t.Errorf("good = %+v", s)
+	}
+	states, err = DirSource{Dir: filepath.Join(dir, "missing")}.Interfaces()
+	if err != nil || len(states) != 0 {
+		t.Errorf("missing dir: %v %v", states, err)
+	}
+}
+
+func TestRulesLoaded(t *testing.T) {
+	tests := []struct {
+		counts map[string]int
+		want   []string
+		ok     bool
+	}{
+		{nil, nil, false},
+		{map[string]int{}, nil, false},
+		{map[string]int{"a": 0, "b": 2}, nil, true},
+		{map[string]int{"a": 0, "b": 2}, []string{"b"}, true},
+		{map[string]int{"a": 0, "b": 2}, []string{"a", "b"}, false},
+		{map[string]int{"b": 2}, []string{"c"}, false},
+	}
+	for _, tt := range tests {
+		if got := RulesLoaded(tt.counts, tt.want); got != tt.ok {
+			t.Errorf("RulesLoaded(%v, %v) = %v", tt.counts, tt.want, got)
+		}
+	}
+	for in, want := range map[string][2]string{"inet mapehelper": {"inet", "mapehelper"}, "nat": {"ip", "nat"}} {
+		f, n, err := ParseTableRef(in)
+		if err != nil || f != want[0] || n != want[1] {
+			t.Errorf("ParseTableRef(%q) = %q %q %v", in, f, n, err)
+		}
+	}
+	for _, in := range []string{"", "foo bar", "inet a b"} {
+		if _, _, err := ParseTableRef(in); err == nil {
+			t.Errorf("ParseTableRef(%q) accepted", in)
+		}
+	}
+}
+
+func TestWriteText(t *testing.T) {
+	c := Collector{
+		States:    fakeSource{states: []State{seedState()}},
+		Flows:     fakeFlows{flows: []Flow{tcp(6016), tcp(80)}},
+		Probe:     fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true},
+		Redirects: fakeRedirects{{Name: "web", Src: "wan", SrcDPort: "80", Proto: "tcp", DestIP: "192.168.1.2", DestPort: "80", Enabled: true}},
+	}
+	rep, _ := c.Collect()
+	var b bytes.Buffer
+	if err := WriteText(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"interface              wan_mape\n",
+		"ipv4                   14.8.52.86\n",
+		"tunnel                 map-wan_mape (up: yes) over wan, mtu 1460\n",
+		"updated                2026-01-02T03:04:05Z\n",
+		"nft rules              yes\n",
+		"ports                  240 in 15 sets; in use: tcp 1, udp 0; icmp flows 0\n",
+		"usable external ports  6016-6031 10112-10127 14208-14223 18304-18319 22400-22415 26496-26511\n",
+		"                       30592-30607 34688-34703 38784-38799 42880-42895 46976-46991 51072-51087\n",
+		"6016-6031      1    0\n",
+		"outside sets!  1    0\n",
+		"port forward           web: tcp 80 -> 192.168.1.2:80: not-usable:",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	b.Reset()
+	_ = WriteText(&b, Report{})
+	if !strings.Contains(b.String(), "no MAP interface") {
+		t.Errorf("empty report: %q", b.String())
+	}
+}

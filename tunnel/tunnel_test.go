@@ -1,0 +1,109 @@
+package tunnel
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func seed() Config {
+	return Config{Name: "map-wan_mape", Link: "wan0",
+		Local:      netip.MustParseAddr("240b:12:3456:7800:e:834:5600:7800"),
+		Remote:     netip.MustParseAddr("2404:9200:225:100::64"),
+		EncapLimit: EncapIgnore, TTL: DefaultTTL, MTU: DefaultMTU,
+		IPv4: netip.MustParseAddr("14.8.52.86"), Route: true}
+}
+
+func TestDeviceName(t *testing.T) {
+	for in, want := range map[string]string{
+		"wan":               "map-wan",
+		"wan_mape":          "map-wan_mape",
+		"very_long_name_xx": "map-very_long_n",
+	} {
+		if got := DeviceName(in); got != want || len(got) > 15 {
+			t.Errorf("DeviceName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseEncapLimit(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int
+		wantErr bool
+	}{
+		{"", EncapIgnore, false}, {"ignore", EncapIgnore, false}, {"None", EncapIgnore, false},
+		{"4", 4, false}, {"0", 0, false}, {"255", 255, false},
+		{"256", 0, true}, {"-1", 0, true}, {"four", 0, true},
+	}
+	for _, tc := range tests {
+		got, err := ParseEncapLimit(tc.in)
+		if (err != nil) != tc.wantErr || (!tc.wantErr && got != tc.want) {
+			t.Errorf("ParseEncapLimit(%q) = %d, %v; want %d, err %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		want string // "" = valid
+	}{
+		{"seed", func(*Config) {}, ""},
+		{"netifd mode", func(c *Config) { c.Route = false; c.IPv4 = netip.Addr{} }, ""},
+		{"long name", func(c *Config) { c.Name = "map-0123456789ab" }, "tunnel name"},
+		{"no link", func(c *Config) { c.Link = "" }, "link device"},
+		{"ipv4 BR", func(c *Config) { c.Remote = netip.MustParseAddr("192.0.2.1") }, "BR address"},
+		{"mapped BR", func(c *Config) { c.Remote = netip.MustParseAddr("::ffff:192.0.2.1") }, "BR address"},
+		{"no CE", func(c *Config) { c.Local = netip.Addr{} }, "CE address"},
+		{"ttl 0", func(c *Config) { c.TTL = 0 }, "ttl"},
+		{"mtu small", func(c *Config) { c.MTU = 1000 }, "mtu"},
+		{"encap", func(c *Config) { c.EncapLimit = 300 }, "encaplimit"},
+		{"route without v4", func(c *Config) { c.IPv4 = netip.Addr{} }, "default route"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := seed()
+			tc.mod(&c)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	got := seed().Describe()
+	for _, want := range []string{
+		"ip -6 tunnel add map-wan_mape mode ip4ip6 local 240b:12:3456:7800:e:834:5600:7800 remote 2404:9200:225:100::64 dev wan0 encaplimit none hoplimit 64\n",
+		"ip link set map-wan_mape mtu 1460 up\n",
+		"ip addr replace 14.8.52.86/32 dev map-wan_mape\n",
+		"ip route replace default dev map-wan_mape src 14.8.52.86\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Describe lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// FuzzParseEncapLimit: the option parser never panics and accepts only
+// EncapIgnore or 0-255.
+func FuzzParseEncapLimit(f *testing.F) {
+	for _, s := range []string{"", "ignore", "4", "255", "256", "-1", " 7 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseEncapLimit(s)
+		if err == nil && (n < EncapIgnore || n > 255) {
+			t.Fatalf("ParseEncapLimit(%q) = %d", s, n)
+		}
+	})
+}
