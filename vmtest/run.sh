@@ -47,8 +47,20 @@ if [ -z "${VM_KVER:-}" ] || [ ! -f "$VM_KERNEL" ]; then
 fi
 
 start="$(date +%s)"
+# Two runs at once (parallel make, several developers on one machine) must
+# not share an initramfs or console log: the default work directory is
+# held with a lock, and a run that finds it busy uses its own.
+if [ -z "${VMTEST_WORK:-}" ]; then
+	mkdir -p "$here/work"
+	exec 9>"$here/work/$arch.lock"
+	if ! flock -n 9; then
+		VMTEST_WORK="$here/work/$arch.$$"
+		echo "vmtest: $here/work/$arch is in use by another run: using $VMTEST_WORK" >&2
+	fi
+fi
+export VMTEST_WORK="${VMTEST_WORK:-$here/work/$arch}"
 "$here/build-initramfs.sh" "$arch"
-work="${VMTEST_WORK:-$here/work/$arch}"
+work="$VMTEST_WORK"
 log="$work/console.log"
 built="$(date +%s)"
 
