@@ -21,6 +21,8 @@
 . /vmtest/br.sh
 # shellcheck source=vmtest/guest/ce.sh
 . /vmtest/ce.sh
+# shellcheck source=bench/guest/shapes.sh
+. /vmtest/shapes.sh
 
 START="$(date +%s)"
 SHAPES="${VMTEST_shapes:-ours,stock,perport}"
@@ -86,6 +88,7 @@ shape_up() {
 	ours) ce_up "$2" "$3" "$4" >/dev/null ;;
 	stock) ce_fallback_up "$2" "$3" "$(fx "$4" ADDR)" "$(fx_br "$4")" "$(fx "$4" IPV4)" "$(fx_sets "$4")" stock ;;
 	perport) perport_up "$2" "$3" "$4" ;;
+	*) alt_up "$@" ;;
 	esac
 }
 shape_down() {
