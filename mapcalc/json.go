@@ -2,10 +2,11 @@ package mapcalc
 
 import "encoding/json"
 
-// resultJSON is the machine-readable form of a Result: the `calc --json`
-// output, the rpcd `calc` answer and the data the handler hands netifd.
-// Its keys are a public contract; add, never rename.
-type resultJSON struct {
+// ResultJSON is the machine-readable form of a Result: the `calc --json`
+// output, the rpcd `calc` answer, the data the handler hands netifd and the
+// rule part of the state file (package state embeds it). Its keys are a
+// public contract; add, never rename.
+type ResultJSON struct {
 	ISP       string      `json:"isp"`
 	BR        string      `json:"br"`
 	CE        string      `json:"ce"`
@@ -25,7 +26,13 @@ type resultJSON struct {
 // ealen, psidlen, psid, offset, legacy, port_sets ([lo, hi] pairs) and
 // ports (the total count).
 func (r *Result) MarshalJSON() ([]byte, error) {
-	j := resultJSON{
+	return json.Marshal(r.JSON())
+}
+
+// JSON is r in its machine-readable form (see ResultJSON); an invalid BR
+// is "".
+func (r *Result) JSON() ResultJSON {
+	j := ResultJSON{
 		ISP:       r.Rule.ISP,
 		CE:        r.CE.String(),
 		IPv4:      r.IPv4.String(),
@@ -45,5 +52,5 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 	for _, p := range r.PortSets {
 		j.PortSets = append(j.PortSets, [2]uint16{p.Lo, p.Hi})
 	}
-	return json.Marshal(j)
+	return j
 }
