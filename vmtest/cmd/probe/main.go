@@ -8,6 +8,7 @@
 //	probe churn -to 203.0.113.10:8080 -n 240 -churn 120 -ports … -src …
 //	probe udp  -to 203.0.113.10:8081 -n 50  -ports … -src …
 //	probe icmp -to 203.0.113.10 -n 20 -id 1000
+//	probe short -to 203.0.113.100:8201 -servers 50 -n 10000 -ports … -src …
 //	probe seen -ctl 127.0.0.1:9000 -ports … -src …   (run next to the sink)
 package main
 
@@ -41,9 +42,13 @@ type Report struct {
 	ServerMSS int `json:"mss_server,omitempty"`
 	ClientMSS int `json:"mss_client,omitempty"`
 	// First is the first wave's successes (churn only).
-	First  int    `json:"first,omitempty"`
-	Millis int64  `json:"ms"`
-	Err    string `json:"err,omitempty"`
+	First int `json:"first,omitempty"`
+	// Servers is the number of server addresses and Slow the connections
+	// that needed a SYN retransmission (short only).
+	Servers int    `json:"servers,omitempty"`
+	Slow    int    `json:"slow,omitempty"`
+	Millis  int64  `json:"ms"`
+	Err     string `json:"err,omitempty"`
 }
 
 // expect is what the server-side view is judged against.
@@ -78,7 +83,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: probe tcp|churn|udp|icmp|seen [flags]")
+		fmt.Fprintln(stderr, "usage: probe tcp|churn|udp|icmp|seen|short [flags]")
 		return 2
 	}
 	fs := flag.NewFlagSet("probe "+args[0], flag.ContinueOnError)
@@ -96,6 +101,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	size := fs.Int("size", 0, "UDP datagram size in bytes (udp; the answer has the same size)")
 	churn := fs.Int("churn", 0, "connections to reset and reopen after the first wave (churn)")
 	settle := fs.Duration("settle", 2*time.Second, "wait between reset and reopen (churn)")
+	servers := fs.Int("servers", 1, "number of consecutive server addresses from -to's host (short)")
+	rst := fs.Bool("rst", false, "end connections with a RST instead of a FIN (short)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -127,6 +134,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		r = runICMP(*to, *n, uint16(*id), *timeout)
 	case "seen":
 		r = runSeen(*ctl, *proto, exp)
+	case "short":
+		r = runShort(*to, *servers, *n, *par, *timeout, *rst, exp)
 	default:
 		fmt.Fprintf(stderr, "probe: unknown subcommand %q\n", args[0])
 		return 2
