@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mapehelper/mapehelper/dataplane/nstest"
+	"github.com/mapehelper/mapehelper/state"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -62,7 +63,7 @@ func TestKernelProbes(t *testing.T) {
 	}
 	ns.Run(t, "nft", "-f", rules)
 
-	st := State{Tunnel: "map-wan_mape", NFTTable: "ip mh_wan_mape", NFTChains: []string{"set_0", "postrouting_snat"}}
+	st := state.Record{Tunnel: "map-wan_mape", NFTTable: "ip mh_wan_mape", NFTChains: []string{"set_0", "postrouting_snat"}}
 	ip := netip.MustParseAddr("14.8.52.86")
 	inNS(t, ns, func() {
 		p := NetlinkProbe{}

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/google/nftables"
+	"github.com/mapehelper/mapehelper/state"
 	"github.com/vishvananda/netlink"
 )
 
@@ -36,7 +37,7 @@ var familyOf = map[string]nftables.TableFamily{
 }
 
 // RulesPresent counts the rules in each chain of the state's table.
-func (NetlinkProbe) RulesPresent(st State) (bool, error) {
+func (NetlinkProbe) RulesPresent(st state.Record) (bool, error) {
 	if st.NFTTable == "" {
 		return false, errors.New("the state file names no nft table")
 	}

@@ -3,6 +3,8 @@ package status
 import (
 	"fmt"
 	"net/netip"
+
+	"github.com/mapehelper/mapehelper/state"
 )
 
 // Probe asks the kernel whether an interface's objects exist.
@@ -10,7 +12,7 @@ type Probe interface {
 	// TunnelUp reports whether the tunnel device exists and is up.
 	TunnelUp(dev string) (bool, error)
 	// RulesPresent reports whether our nftables rules for st are loaded.
-	RulesPresent(st State) (bool, error)
+	RulesPresent(st state.Record) (bool, error)
 }
 
 // Rule is the MAP rule an interface runs with.
@@ -97,7 +99,8 @@ func (c Collector) Collect() (Report, error) {
 	return rep, nil
 }
 
-func (c Collector) one(st State, flows []Flow, redirects []Redirect, common []string) Interface {
+func (c Collector) one(st state.Record, flows []Flow, redirects []Redirect, common []string) Interface {
+	sets := portRanges(st.PortSets)
 	it := Interface{
 		Interface: st.Interface,
 		State:     st.State,
@@ -107,32 +110,32 @@ func (c Collector) one(st State, flows []Flow, redirects []Redirect, common []st
 		BR:                  st.BR,
 		CE:                  st.CE,
 		IPv4:                st.IPv4,
-		PSID:                st.PSID,
-		PortSets:            nonNil(st.PortSets),
+		PSID:                int(st.PSID),
+		PortSets:            sets,
 		Ports:               st.Ports,
 		Tunnel:              st.Tunnel,
 		Link:                st.Link,
 		MTU:                 st.MTU,
 		Updated:             st.Updated,
-		UsableExternalPorts: nonNil(st.PortSets),
+		UsableExternalPorts: sets,
 		LastError:           st.Error,
 		ErrorCode:           st.ErrorCode,
 		Problems:            append([]string(nil), common...),
 	}
 	if it.Ports == 0 {
-		for _, p := range st.PortSets {
+		for _, p := range sets {
 			it.Ports += p.Len()
 		}
 	}
 	if ip, err := netip.ParseAddr(st.IPv4); err == nil {
-		it.InUse = CountUsage(flows, ip, st.PortSets)
+		it.InUse = CountUsage(flows, ip, sets)
 	} else if st.IPv4 != "" {
 		it.Problems = append(it.Problems, fmt.Sprintf("ipv4 %q in the state file is not an address", st.IPv4))
 	}
 	if it.InUse.Sets == nil {
 		it.InUse.Sets = []SetUsage{}
 	}
-	it.Redirects = CheckRedirects(redirects, st.Zone, st.PortSets)
+	it.Redirects = CheckRedirects(redirects, st.Zone, sets)
 	if it.Redirects == nil {
 		it.Redirects = []RedirectCheck{}
 	}
@@ -155,9 +158,11 @@ func (c Collector) one(st State, flows []Flow, redirects []Redirect, common []st
 	return it
 }
 
-func nonNil(p []PortRange) []PortRange {
-	if p == nil {
-		return []PortRange{}
+// portRanges converts the record's [lo, hi] pairs.
+func portRanges(pairs [][2]uint16) []PortRange {
+	out := make([]PortRange, 0, len(pairs))
+	for _, p := range pairs {
+		out = append(out, PortRange{Lo: p[0], Hi: p[1]})
 	}
-	return p
+	return out
 }

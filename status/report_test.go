@@ -8,14 +8,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mapehelper/mapehelper/mapcalc"
+	"github.com/mapehelper/mapehelper/state"
 )
 
 type fakeSource struct {
-	states []State
+	states []state.Record
 	err    error
 }
 
-func (f fakeSource) Interfaces() ([]State, error) { return f.states, f.err }
+func (f fakeSource) Interfaces() ([]state.Record, error) { return f.states, f.err }
 
 type fakeFlows struct {
 	flows []Flow
@@ -30,25 +33,30 @@ type fakeProbe struct {
 	err     error
 }
 
-func (f fakeProbe) TunnelUp(dev string) (bool, error) { return f.up[dev], f.err }
-func (f fakeProbe) RulesPresent(State) (bool, error)  { return f.present, f.err }
+func (f fakeProbe) TunnelUp(dev string) (bool, error)       { return f.up[dev], f.err }
+func (f fakeProbe) RulesPresent(state.Record) (bool, error) { return f.present, f.err }
 
 type fakeRedirects = RedirectList
 
-func seedState() State {
-	return State{
-		Interface: "wan_mape", State: "up", ISP: "v6plus",
-		BR: "2404:9200:225:100::64", CE: "240b:12:3456:7800:e:834:5600:7800",
-		IPv4: "14.8.52.86", IP4Prefix: "14.8.0.0/16", IP6Prefix: "240b:12::/32",
-		EALen: 24, PSIDLen: 8, PSID: 120, Offset: 4, Legacy: true,
-		PortSets: v6plusSets(), Tunnel: "map-wan_mape", NFTTable: "inet mapehelper",
+func seedState() state.Record {
+	var pairs [][2]uint16
+	for _, p := range v6plusSets() {
+		pairs = append(pairs, [2]uint16{p.Lo, p.Hi})
+	}
+	return state.Record{
+		Interface: "wan_mape", State: "up",
+		ResultJSON: mapcalc.ResultJSON{ISP: "v6plus",
+			BR: "2404:9200:225:100::64", CE: "240b:12:3456:7800:e:834:5600:7800",
+			IPv4: "14.8.52.86", IP4Prefix: "14.8.0.0/16", IP6Prefix: "240b:12::/32",
+			EALen: 24, PSIDLen: 8, PSID: 120, Offset: 4, Legacy: true, PortSets: pairs},
+		Tunnel: "map-wan_mape", NFTTable: "inet mapehelper",
 		Link: "wan", MTU: 1460, Updated: "2026-01-02T03:04:05Z",
 	}
 }
 
 func TestCollect(t *testing.T) {
 	c := Collector{
-		States:    fakeSource{states: []State{seedState()}},
+		States:    fakeSource{states: []state.Record{seedState()}},
 		Flows:     fakeFlows{flows: []Flow{tcp(6016), udp(63360), tcp(80)}},
 		Probe:     fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true},
 		Redirects: fakeRedirects{{Name: "web", Src: "wan", SrcDPort: "80", Enabled: true}},
@@ -92,7 +100,7 @@ func TestCollectDegrades(t *testing.T) {
 	st := seedState()
 	st.State, st.Error, st.ErrorCode = "error", "rule invalid", "INVALID_MAP_RULE"
 	c := Collector{
-		States: fakeSource{states: []State{st}},
+		States: fakeSource{states: []state.Record{st}},
 		Flows:  fakeFlows{err: errors.New("permission denied")},
 		Probe:  fakeProbe{err: errors.New("netlink down")},
 	}
@@ -125,7 +133,7 @@ func TestCollectDegrades(t *testing.T) {
 
 func TestDirSource(t *testing.T) {
 	dir := t.TempDir()
-	good := `{"interface":"wan_mape","state":"up","ipv4":"14.8.52.86","port_sets":[[6016,6031],"10112-10127"],"tunnel":"map-wan_mape"}`
+	good := `{"interface":"wan_mape","state":"up","ipv4":"14.8.52.86","port_sets":[[6016,6031],[10112,10127]],"tunnel":"map-wan_mape"}`
 	if err := os.WriteFile(filepath.Join(dir, "wan_mape.json"), []byte(good), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +153,7 @@ func TestDirSource(t *testing.T) {
 	if states[0].Interface != "broken" || states[0].State != "error" || !strings.Contains(states[0].Error, "reversed") {
 		t.Errorf("broken = %+v", states[0])
 	}
-	if s := states[1]; s.Interface != "wan_mape" || len(s.PortSets) != 2 || s.PortSets[1] != (PortRange{10112, 10127}) {
+	if s := states[1]; s.Interface != "wan_mape" || len(s.PortSets) != 2 || s.PortSets[1] != [2]uint16{10112, 10127} {
 		t.Errorf("good = %+v", s)
 	}
 	states, err = DirSource{Dir: filepath.Join(dir, "missing")}.Interfaces()
@@ -187,7 +195,7 @@ func TestRulesLoaded(t *testing.T) {
 
 func TestWriteText(t *testing.T) {
 	c := Collector{
-		States:    fakeSource{states: []State{seedState()}},
+		States:    fakeSource{states: []state.Record{seedState()}},
 		Flows:     fakeFlows{flows: []Flow{tcp(6016), tcp(80)}},
 		Probe:     fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true},
 		Redirects: fakeRedirects{{Name: "web", Src: "wan", SrcDPort: "80", Proto: "tcp", DestIP: "192.168.1.2", DestPort: "80", Enabled: true}},
@@ -219,5 +227,34 @@ func TestWriteText(t *testing.T) {
 	_ = WriteText(&b, Report{})
 	if !strings.Contains(b.String(), "no MAP interface") {
 		t.Errorf("empty report: %q", b.String())
+	}
+}
+
+// TestVersion0StateFile: a state file of the layout before package state
+// (recorded in state/testdata, as up wrote it for the v6plus seed) still
+// gives the full report after an upgrade that left the interface up.
+func TestVersion0StateFile(t *testing.T) {
+	b, err := os.ReadFile("../state/testdata/v0-up.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "wan_mape.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Collector{States: DirSource{Dir: dir}, Flows: fakeFlows{flows: []Flow{tcp(6016)}},
+		Probe: fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true}}.Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Interfaces) != 1 {
+		t.Fatalf("report = %+v", rep)
+	}
+	it := rep.Interfaces[0]
+	if it.Interface != "wan_mape" || it.State != "up" || it.ISP != "v6plus" || it.IPv4 != "14.8.52.86" ||
+		it.PSID != 120 || it.Ports != 240 || len(it.PortSets) != 15 || it.PortSets[14] != (PortRange{63360, 63375}) ||
+		it.Rule.IP6Prefix != "240b:12::/32" || !it.Rule.Legacy || it.Link != "wan0" || it.MTU != 1460 ||
+		!it.TunnelUp || !it.NFTRules || it.InUse.Flows != 1 || len(it.Problems) != 0 {
+		t.Errorf("report of a version 0 file = %+v", it)
 	}
 }

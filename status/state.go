@@ -14,20 +14,21 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mapehelper/mapehelper/state"
 )
 
 // DefaultStateDir is where `mapehelper up` records each interface it set
-// up, one <interface>.json file per interface.
-const DefaultStateDir = "/var/run/mapehelper"
+// up, one <interface>.json file per interface (see package state).
+const DefaultStateDir = state.DefaultDir
 
-// PortRange is one contiguous range of ports, both ends included. In JSON
-// it is a [lo, hi] pair, the form the calculator writes; "lo-hi" strings are
-// accepted too.
+// PortRange is one contiguous range of ports, both ends included. In the
+// report's JSON it is a [lo, hi] pair, the form the calculator writes;
+// "lo-hi" strings are accepted too.
 type PortRange struct{ Lo, Hi uint16 }
 
 // Len is the number of ports in the range.
@@ -92,67 +93,35 @@ func ParsePortRange(s string) (PortRange, error) {
 	return PortRange{Lo: uint16(l), Hi: uint16(h)}, nil
 }
 
-// State is what `mapehelper up` records about one interface it set up. The
-// keys from "isp" to "ports" are the calculator's JSON; the others describe
-// the kernel objects and the outcome of the last setup.
-type State struct {
-	Interface string      `json:"interface"`
-	State     string      `json:"state"` // "up", "down", "error", "setting-up"
-	ISP       string      `json:"isp"`
-	BR        string      `json:"br"`
-	CE        string      `json:"ce"`
-	IPv4      string      `json:"ipv4"`
-	IP4Prefix string      `json:"ip4prefix"`
-	IP6Prefix string      `json:"ip6prefix"`
-	EALen     int         `json:"ealen"`
-	PSIDLen   int         `json:"psidlen"`
-	PSID      int         `json:"psid"`
-	Offset    int         `json:"offset"`
-	Legacy    bool        `json:"legacy"`
-	PortSets  []PortRange `json:"port_sets"`
-	Ports     int         `json:"ports"`
-	Tunnel    string      `json:"tunnel"`     // tunnel device, e.g. map-wan_mape
-	Zone      string      `json:"zone"`       // firewall zone, "wan" when empty
-	NFTTable  string      `json:"nft_table"`  // family and table of our rules, e.g. "inet mapehelper"
-	NFTChains []string    `json:"nft_chains"` // chains of NFTTable that must hold rules; empty: any
-	Error     string      `json:"error"`      // last error of up/down, "" when fine
-	ErrorCode string      `json:"error_code"`
-	Updated   string      `json:"updated"` // RFC 3339 time of the last write
-	Link      string      `json:"link"`    // Linux device carrying the tunnel
-	MTU       int         `json:"mtu"`
-}
-
-// Source lists the interfaces that `mapehelper up` has set up.
+// Source lists the interfaces that `mapehelper up` has set up, as the
+// records up wrote (package state: the one type writer and readers share).
 type Source interface {
-	Interfaces() ([]State, error)
+	Interfaces() ([]state.Record, error)
 }
 
 // DirSource reads every *.json state file in a directory. A missing
 // directory means no interface has been set up yet, which is not an error.
 type DirSource struct{ Dir string }
 
-// maxStateFile bounds what we read from a state file: they are a few
-// hundred bytes, anything huge is not ours.
-const maxStateFile = 1 << 20
-
-// Interfaces returns the states sorted by interface name. A file that
-// cannot be parsed yields a State in state "error" naming the problem, so
+// Interfaces returns the records sorted by interface name. A file that
+// cannot be parsed yields a record in state "error" naming the problem, so
 // one bad file never hides the others.
-func (d DirSource) Interfaces() ([]State, error) {
+func (d DirSource) Interfaces() ([]state.Record, error) {
 	paths, err := filepath.Glob(filepath.Join(d.Dir, "*.json"))
 	if err != nil {
 		return nil, fmt.Errorf("list state files: %w", err)
 	}
-	var out []State
+	var out []state.Record
 	for _, p := range paths {
 		name := strings.TrimSuffix(filepath.Base(p), ".json")
-		st, err := readState(p)
+		rec, err := state.ReadFile(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed by `down` while we listed
 		}
 		if err != nil {
-			st = State{State: "error", Error: err.Error()}
+			rec = &state.Record{State: state.Failed, Error: err.Error()}
 		}
+		st := *rec
 		if st.Interface == "" {
 			st.Interface = name
 		}
@@ -160,24 +129,4 @@ func (d DirSource) Interfaces() ([]State, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Interface < out[j].Interface })
 	return out, nil
-}
-
-func readState(path string) (State, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return State{}, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return State{}, fmt.Errorf("stat %s: %w", path, err)
-	}
-	if info.Size() > maxStateFile {
-		return State{}, fmt.Errorf("state file %s is %d bytes, larger than %d", path, info.Size(), maxStateFile)
-	}
-	var st State
-	if err := json.NewDecoder(f).Decode(&st); err != nil {
-		return State{}, fmt.Errorf("parse state file %s: %w", path, err)
-	}
-	return st, nil
 }
