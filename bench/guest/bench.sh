@@ -32,6 +32,9 @@ CI="${VMTEST_benchci:-0}"
 # previous phase (closed TCP flows keep their NAT port for a while) never
 # take ports from the next one.
 DPORT=8100
+# Test 3, many destinations (reads SHAPES and CI).
+# shellcheck source=bench/guest/manydst.sh
+. /vmtest/manydst.sh
 
 step() {
 	echo "VMTEST step $* (t=$(($(date +%s) - START))s)"
@@ -197,6 +200,8 @@ for shape in $(echo "$SHAPES" | tr ',' ' '); do
 	shape_down "$shape" ce1 mape1
 	shape_down "$shape" ce3 ocn
 done
+
+md_run
 
 # apply ISP NS IFACE FIXTURE: latency and peak RSS of 20 "up" and 20
 # "down" (medians, maxima), and the nft objects up leaves (tables, chains,

@@ -53,6 +53,7 @@ EOT
 		ip daddr $_v4 meta l4proto { tcp, udp } th dport $_set meta mark set $_mark
 		ip daddr $_v4 icmp type echo-reply icmp id $_set meta mark set $_mark
 EOT
+	echo "$_mark $_v4" >"$BR_GUARD.who.$_name"
 	n br "$IP" rule add fwmark "$_mark" table "$_mark"
 	n br "$IP" route add "$_v4/32" encap ip6 src "$_br" dst "$_ce" dev brt table "$_mark"
 }
@@ -89,6 +90,34 @@ br_commit() {
 		echo "}"
 	} >"$BR_GUARD"
 	n br "$NFT" -f "$BR_GUARD"
+}
+
+# br_guard NAME off|on: switch the BR's port enforcement for one CE off
+# or back on. Off, every packet from the CE passes (counted as pass_NAME)
+# and every packet to its IPv4 is routed back to it whatever the port: a
+# plain 4in6 relay, the benchmark's masquerade baseline. Only for a CE
+# whose IPv4 no other registered CE shares (the catch-all return route
+# would steal the other's replies). The other CEs are untouched.
+br_guard() {
+	read -r _mark _v4 <"$BR_GUARD.who.$1" || return 1
+	case "$2" in
+	off)
+		n br "$NFT" -f - <<EOT
+insert rule ip6 brguard ce_$1 counter name "pass_$1" accept comment "unguarded $1"
+add rule ip brmark pre ip daddr $_v4 meta mark 0 meta mark set $_mark comment "unguarded $1"
+EOT
+		;;
+	on)
+		for _ch in "ip6 brguard ce_$1" "ip brmark pre"; do
+			# shellcheck disable=SC2086 # family, table and chain
+			for _h in $(n br "$NFT" -a list chain $_ch | sed -n 's/.*comment "unguarded '"$1"'" # handle \([0-9]*\)$/\1/p'); do
+				# shellcheck disable=SC2086
+				n br "$NFT" delete rule $_ch handle "$_h" || return 1
+			done
+		done
+		;;
+	*) return 2 ;;
+	esac
 }
 
 # br_drops NAME…: the sum of the drop counters of the named CEs and of
