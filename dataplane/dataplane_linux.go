@@ -27,6 +27,7 @@ type Env struct {
 	StateDir  string                         // state and lock files (tmpfs)
 	Include   firewall4.Include              // the fw4 include
 	Now       func() time.Time               // clock for the state file
+	Trace     *Trace                         // phase timings (MAPEHELPER_TRACE=1); nil: none
 }
 
 // DefaultEnv is the real system: the current namespace, DefaultStateDir and
@@ -61,10 +62,12 @@ func Up(ctx context.Context, env *Env, p *Plan) (*State, error) {
 		return nil, err
 	}
 	defer unlock()
+	env.Trace.Mark("lock")
 	old, err := readState(env.StateDir, p.Interface)
 	if err != nil {
 		return nil, codeErr(CodeFailed, err)
 	}
+	env.Trace.Mark("state-read")
 	st := newState(p, env.Now())
 	st.StaleCE = staleFrom(old, p.Link, p.ce()) // see up: crash consistency
 	if err := up(env, p, old, st); err != nil {
@@ -92,6 +95,7 @@ func up(env *Env, p *Plan, old, st *State) (err error) {
 	if err := env.Include.Validate(p.Interface, p.Rules); err != nil {
 		return codeErr(CodeFirewallFailed, err)
 	}
+	env.Trace.Mark("include-validate")
 	// What exists before we start decides what a rollback may remove.
 	hadTunnel := tunnel.Exists(env.Netlink, p.Tunnel.Name)
 	hadCE := hasAddr(env.Netlink, p.Link, p.ce())
@@ -103,6 +107,7 @@ func up(env *Env, p *Plan, old, st *State) (err error) {
 	if err != nil {
 		return codeErr(nftCode(err), nftHint(err))
 	}
+	env.Trace.Mark("probe")
 	defer func() {
 		if err == nil {
 			return
@@ -132,22 +137,27 @@ func up(env *Env, p *Plan, old, st *State) (err error) {
 	if err := writeState(env.StateDir, st); err != nil {
 		return codeErr(CodeFailed, err)
 	}
+	env.Trace.Mark("state-write")
 	if err := tunnel.Ensure(env.Netlink, p.Tunnel); err != nil {
 		return codeErr(tunnelCode(err), err)
 	}
+	env.Trace.Mark("tunnel")
 	if err := firewall4.Apply(nft, p.Rules); err != nil {
 		return codeErr(nftCode(err), nftHint(err))
 	}
+	env.Trace.Mark("nft-apply")
 	link, err := env.Include.Install(p.Interface, p.Rules)
 	if err != nil {
 		return codeErr(CodeFirewallFailed, err)
 	}
 	st.Include = link
+	env.Trace.Mark("include-install")
 	// After a prefix change the old CE addresses would linger on the link.
 	if err := removeStale(env.Netlink, st.StaleCE); err != nil {
 		return codeErr(CodeTunnelFailed, err)
 	}
 	st.StaleCE = nil
+	env.Trace.Mark("stale-ce")
 	// Connections mapped by the previous rules (old IPv4, or ports outside
 	// the new sets) would keep their mapping and be dropped by the BR.
 	// Best effort: the entries expire anyway, and the new rules are in.
@@ -165,11 +175,13 @@ func up(env *Env, p *Plan, old, st *State) (err error) {
 			_, _ = flushStaleNAT(env.Conntrack, prev, cur, st.PortSets)
 		}
 	}
+	env.Trace.Mark("conntrack")
 	st.State = "up"
 	st.Updated = env.Now().UTC().Format(time.RFC3339)
 	if err := writeState(env.StateDir, st); err != nil {
 		return codeErr(CodeFailed, err)
 	}
+	env.Trace.Mark("state-write")
 	return nil
 }
 
@@ -186,10 +198,12 @@ func Down(ctx context.Context, env *Env, iface string) error {
 		return err
 	}
 	defer unlock()
+	env.Trace.Mark("lock")
 	st, err := readState(env.StateDir, iface)
 	if err != nil {
 		return codeErr(CodeFailed, err)
 	}
+	env.Trace.Mark("state-read")
 	name := tunnel.DeviceName(iface)
 	if st != nil && st.Tunnel != "" {
 		name = st.Tunnel
@@ -208,6 +222,7 @@ func Down(ctx context.Context, env *Env, iface string) error {
 			errs = append(errs, codeErr(tunnelCode(err), err))
 		}
 	}
+	env.Trace.Mark("tunnel")
 	nft, err := env.NFT()
 	if err == nil {
 		err = firewall4.Delete(nft, iface)
@@ -215,9 +230,11 @@ func Down(ctx context.Context, env *Env, iface string) error {
 	if err != nil {
 		errs = append(errs, codeErr(nftCode(err), err))
 	}
+	env.Trace.Mark("nft-delete")
 	if err := env.Include.Remove(iface); err != nil {
 		errs = append(errs, codeErr(CodeFirewallFailed, err))
 	}
+	env.Trace.Mark("include-remove")
 	if len(errs) > 0 {
 		return errs[0]
 	}

@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
+
+	"github.com/mapehelper/mapehelper/dataplane"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -33,10 +36,11 @@ type command struct {
 }
 
 // env carries the process's standard streams so subcommands can be tested
-// without touching the real ones.
+// without touching the real ones, and the optional phase trace of up/down.
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	trace          *dataplane.Trace // nil unless MAPEHELPER_TRACE=1
 }
 
 func commands() []command {
@@ -51,8 +55,14 @@ func commands() []command {
 }
 
 func main() {
+	start := time.Now() // first thing: the trace tells runtime start-up from our work
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
-	os.Exit(run(e, os.Args[1:]))
+	if os.Getenv("MAPEHELPER_TRACE") == "1" {
+		e.trace = dataplane.NewTrace(os.Stderr, time.Now, start)
+	}
+	code := run(e, os.Args[1:])
+	e.trace.Total()
+	os.Exit(code)
 }
 
 // run executes one command line and returns the exit status:

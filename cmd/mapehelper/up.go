@@ -66,6 +66,7 @@ func runUp(e *env, args []string) error {
 	if len(pos) != 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
+	e.trace.Mark("args")
 	if *config != "" {
 		if in.Iface == "" {
 			return usagef("--config needs --interface NAME (the UCI interface section)")
@@ -78,6 +79,7 @@ func runUp(e *env, args []string) error {
 		if _, err = parseInterspersed(fs, args); err != nil { // flags win over UCI
 			return err
 		}
+		e.trace.Mark("uci")
 	}
 	if in.Iface == "" {
 		return usagef("--interface is required")
@@ -92,10 +94,12 @@ func runUp(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	e.trace.Mark("rule-table")
 	p, err := plan(in, table, *netifd)
 	if err != nil {
 		return reportUp(e, *netifd, nil, err)
 	}
+	e.trace.Mark("plan")
 	if *dryRun {
 		fmt.Fprint(e.stdout, p.DryRun())
 		return nil
@@ -104,10 +108,14 @@ func runUp(e *env, args []string) error {
 	if err != nil {
 		return reportUp(e, *netifd, nil, err)
 	}
+	denv.Trace = e.trace
+	e.trace.Mark("open-netlink")
 	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
 	defer cancel()
 	_, err = dataplane.Up(ctx, denv, p)
-	return reportUp(e, *netifd, p, err)
+	err = reportUp(e, *netifd, p, err)
+	e.trace.Mark("report")
+	return err
 }
 
 // loadUCI reads the interface section iface of a UCI network file (up
@@ -250,10 +258,13 @@ func runDown(e *env, args []string) error {
 	if err := dataplane.ValidInterface(*iface); err != nil {
 		return usagef("--interface: %v", err) // never a path outside the state directory
 	}
+	e.trace.Mark("args")
 	denv, err := dirs.env()
 	if err != nil {
 		return withCode(err)
 	}
+	denv.Trace = e.trace
+	e.trace.Mark("open-netlink")
 	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
 	defer cancel()
 	return withCode(dataplane.Down(ctx, denv, *iface))

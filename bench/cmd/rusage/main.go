@@ -17,11 +17,15 @@ import (
 	"time"
 )
 
-// Usage is what rusage reports about one run.
+// Usage is what rusage reports about one run. Start is the Unix time in
+// microseconds just before the process was started: with mapehelper's
+// MAPEHELPER_TRACE=1 "start" line (the time it reached main) it splits
+// the wall time into process and Go runtime start-up versus our own work.
 type Usage struct {
 	Micros  int64 `json:"us"`
 	MaxRSSK int64 `json:"maxrss_kib"`
 	Exit    int   `json:"exit"`
+	Start   int64 `json:"start_unix_us"`
 }
 
 func main() {
@@ -37,7 +41,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	start := time.Now()
 	err := cmd.Run()
-	u := Usage{Micros: time.Since(start).Microseconds()}
+	u := Usage{Micros: time.Since(start).Microseconds(), Start: start.UnixMicro()}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):

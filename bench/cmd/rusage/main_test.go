@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRun(t *testing.T) {
@@ -31,7 +32,7 @@ func TestRun(t *testing.T) {
 			if err := json.Unmarshal([]byte(line), &u); err != nil {
 				t.Fatalf("parse %q: %v", line, err)
 			}
-			if u.Exit != tc.exit || u.MaxRSSK <= 0 || u.Micros <= 0 {
+			if u.Exit != tc.exit || u.MaxRSSK <= 0 || u.Micros <= 0 || u.Start < time.Now().Add(-time.Minute).UnixMicro() {
 				t.Errorf("usage %+v", u)
 			}
 		})
