@@ -1,13 +1,17 @@
 package firewall4
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Include places the fw4 include of one interface:
@@ -25,7 +29,29 @@ type Include struct {
 	// Check validates a file the way fw4 will load it; nil runs `nft -c -f`.
 	// A broken include would make every later fw4 reload fail silently.
 	Check func(path string) error
+	// CheckID names the checker that judges a text: the same text under
+	// the same ID gets the same verdict, so an accepted text is not checked
+	// again (see checkedDir). nil with Check nil: the nft that PATH finds,
+	// by path, size and modification time. nil with a Check of
+	// its own: no memo, every text is checked.
+	CheckID func() (string, error)
 }
+
+// checkedDir (under RuntimeDir) remembers which include texts the checker
+// accepted: one empty file per text, named by the SHA-256 of the checker's
+// ID and the text. Spawning `nft -c` costs 150-400 ms per run in the
+// emulated VM (and far more than everything else up does on a small
+// router), while the text is a pure function of the rule model, so it
+// changes only when the mapping does. The memo lives on tmpfs: the first
+// up after a boot, a new nft binary or a new mapping is checked in full.
+// Only accepted texts are recorded, after the check, so a crash leaves at
+// most a missing entry. It is not per interface (one text validated for
+// any interface is valid for all with that text) and holds at most
+// maxChecked entries.
+const checkedDir = ".nft-checked"
+
+// maxChecked bounds the memo; the oldest entries go first.
+const maxChecked = 16
 
 // RuntimePath is the generated file of iface.
 func (in Include) RuntimePath(iface string) string {
@@ -57,19 +83,96 @@ func (in Include) Validate(iface string, rs *Ruleset) error {
 	if err := os.MkdirAll(in.RuntimeDir, 0o755); err != nil {
 		return fmt.Errorf("include directory: %w", err)
 	}
+	text := []byte(rs.Include())
+	key := in.memoKey(text)
+	if in.accepted(key) {
+		return nil
+	}
 	tmp := in.RuntimePath(iface) + ".check"
-	if err := os.WriteFile(tmp, []byte(rs.Include()), 0o644); err != nil {
+	if err := os.WriteFile(tmp, text, 0o644); err != nil {
 		return fmt.Errorf("write include: %w", err)
 	}
 	defer os.Remove(tmp)
+	return in.check(tmp, key)
+}
+
+// check runs the checker on path and records an accepted text under key.
+func (in Include) check(path, key string) error {
 	check := in.Check
 	if check == nil {
 		check = nftCheck
 	}
-	if err := check(tmp); err != nil {
+	if err := check(path); err != nil {
 		return fmt.Errorf("include rejected, fw4 left unchanged: %w", err)
 	}
+	in.remember(key)
 	return nil
+}
+
+// memoKey is the memo entry of text under the current checker, or "" when
+// the checker has no ID (no memo).
+func (in Include) memoKey(text []byte) string {
+	id := in.CheckID
+	if id == nil {
+		if in.Check != nil {
+			return ""
+		}
+		id = nftID
+	}
+	who, err := id()
+	if err != nil {
+		return "" // no identity, no memo: the check runs
+	}
+	h := sha256.New()
+	h.Write([]byte(who))
+	h.Write([]byte{0})
+	h.Write(text)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// accepted reports whether the text of key was accepted before, and marks
+// the entry as used now, so pruning drops the least recently used.
+func (in Include) accepted(key string) bool {
+	if key == "" {
+		return false
+	}
+	now := time.Now()
+	return os.Chtimes(filepath.Join(in.RuntimeDir, checkedDir, key), now, now) == nil
+}
+
+// remember records key as accepted and drops the oldest entries beyond
+// maxChecked. Best effort: without the entry the next up checks again.
+func (in Include) remember(key string) {
+	if key == "" {
+		return
+	}
+	dir := filepath.Join(in.RuntimeDir, checkedDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, key))
+	if err != nil {
+		return
+	}
+	f.Close()
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) <= maxChecked {
+		return
+	}
+	type aged struct {
+		name string
+		mod  time.Time
+	}
+	var others []aged // every entry but the one just added, oldest first
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil && e.Name() != key {
+			others = append(others, aged{e.Name(), fi.ModTime()})
+		}
+	}
+	slices.SortFunc(others, func(a, b aged) int { return a.mod.Compare(b.mod) })
+	for _, e := range others[:max(len(others)-(maxChecked-1), 0)] {
+		os.Remove(filepath.Join(dir, e.name))
+	}
 }
 
 // Install writes and validates the include of rs and links it into fw4's
@@ -82,19 +185,20 @@ func (in Include) Install(iface string, rs *Ruleset) (string, error) {
 	}
 	dst := in.RuntimePath(iface)
 	tmp := dst + ".new"
-	if err := os.WriteFile(tmp, []byte(rs.Include()), 0o644); err != nil {
+	text := []byte(rs.Include())
+	if err := os.WriteFile(tmp, text, 0o644); err != nil {
 		return "", fmt.Errorf("write include: %w", err)
 	}
 	defer os.Remove(tmp)
 	if !in.Enabled() {
 		return "", os.Rename(tmp, dst)
 	}
-	check := in.Check
-	if check == nil {
-		check = nftCheck
-	}
-	if err := check(tmp); err != nil {
-		return "", fmt.Errorf("include rejected, fw4 left unchanged: %w", err)
+	// up validated this very text a moment ago (Validate): the memo skips
+	// a second nft run.
+	if key := in.memoKey(text); !in.accepted(key) {
+		if err := in.check(tmp, key); err != nil {
+			return "", err
+		}
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return "", fmt.Errorf("install include: %w", err)
@@ -139,6 +243,20 @@ func (in Include) Remove(iface string) error {
 		errs = append(errs, fmt.Errorf("remove include: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// nftID identifies the nft that nftCheck runs: its path, size and
+// modification time, so an upgraded or different nft checks again.
+func nftID() (string, error) {
+	path, err := exec.LookPath("nft")
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("nft %s %d %d", path, fi.Size(), fi.ModTime().UnixNano()), nil
 }
 
 // nftCheck runs `nft -c -f path`: parse and evaluate against the running

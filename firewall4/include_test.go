@@ -124,3 +124,85 @@ func TestIncludeForeignLink(t *testing.T) {
 		t.Fatal("foreign symlink removed")
 	}
 }
+
+// TestIncludeCheckMemo: a text the checker accepted is not checked again
+// under the same checker ID (up's Validate and Install, and every later up
+// of the same mapping, cost one nft run); a new text, a new checker or a
+// rejected text is checked every time; the memo stays bounded.
+func TestIncludeCheckMemo(t *testing.T) {
+	calls, reject, id := 0, false, "nft-1"
+	in, _ := includeDirs(t, func(string) error {
+		calls++
+		if reject {
+			return errors.New("syntax error")
+		}
+		return nil
+	})
+	in.CheckID = func() (string, error) { return id, nil }
+	withMTU := func(mtu int) *Ruleset {
+		c := seedConfig()
+		c.MTU = mtu
+		rs, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	step := func(what string, f func() error, wantCalls int) {
+		t.Helper()
+		if err := f(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if calls != wantCalls {
+			t.Fatalf("%s: %d checks so far, want %d", what, calls, wantCalls)
+		}
+	}
+	rs := withMTU(1460)
+	step("first Validate", func() error { return in.Validate("wan_mape", rs) }, 1)
+	step("Install of the validated text", func() error { _, err := in.Install("wan_mape", rs); return err }, 1)
+	step("Validate again", func() error { return in.Validate("wan_mape", rs) }, 1)
+	step("same text, other interface", func() error { return in.Validate("other", rs) }, 1)
+	step("new text", func() error { return in.Validate("wan_mape", withMTU(1400)) }, 2)
+	id = "nft-2"
+	step("new checker", func() error { return in.Validate("wan_mape", rs) }, 3)
+
+	reject = true
+	bad := withMTU(1300)
+	for i := range 2 {
+		if err := in.Validate("wan_mape", bad); err == nil {
+			t.Fatalf("rejected text accepted on try %d", i+1)
+		}
+	}
+	if calls != 5 {
+		t.Fatalf("a rejected text must be checked every time: %d checks, want 5", calls)
+	}
+	reject = false
+
+	for mtu := 1281; mtu < 1281+2*maxChecked; mtu++ {
+		if err := in.Validate("wan_mape", withMTU(mtu)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ents, err := os.ReadDir(filepath.Join(in.RuntimeDir, checkedDir))
+	if err != nil || len(ents) != maxChecked {
+		t.Fatalf("memo holds %d entries (%v), want %d", len(ents), err, maxChecked)
+	}
+	last := calls
+	step("newest text still remembered", func() error { return in.Validate("wan_mape", withMTU(1280+2*maxChecked)) }, last)
+}
+
+// TestIncludeNoMemoWithoutID: a Check of its own without CheckID is run
+// on every text, every time (the tests above rely on it).
+func TestIncludeNoMemoWithoutID(t *testing.T) {
+	calls := 0
+	in, _ := includeDirs(t, func(string) error { calls++; return nil })
+	rs, _ := New(seedConfig())
+	for range 3 {
+		if err := in.Validate("wan_mape", rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 3 {
+		t.Fatalf("%d checks, want 3", calls)
+	}
+}
