@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/mapehelper/mapehelper/firewall4"
+	"github.com/mapehelper/mapehelper/state"
 	"github.com/mapehelper/mapehelper/tunnel"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -28,6 +29,9 @@ type Env struct {
 	Include   firewall4.Include              // the fw4 include
 	Now       func() time.Time               // clock for the state file
 	Trace     *Trace                         // phase timings (MAPEHELPER_TRACE=1); nil: none
+	// kernel, when set, replaces the objects Netlink, NFT and Include
+	// reach (tests fail its steps on demand); nil is the real system.
+	kernel kernel
 }
 
 // DefaultEnv is the real system: the current namespace, DefaultStateDir and
@@ -51,109 +55,107 @@ func DefaultEnv() (*Env, error) {
 	}, nil
 }
 
-// Up applies plan p: tunnel, then nftables, then the fw4 include, under
-// the interface's lock. When a step fails, everything this call created
-// is removed again and the error carries a netifd code. On success the
-// previous CE address (after a prefix change) is removed and the state
-// file records what exists now.
-func Up(ctx context.Context, env *Env, p *Plan) (*State, error) {
+// Up applies plan p under the interface's lock: the tunnel, then the
+// nftables table, then the fw4 include, and records what exists in the
+// state file. On success the previous CE addresses (after a prefix change)
+// are removed, stale NAT mappings are flushed and the record says "up".
+//
+// A failed up never leaves a half state (a tunnel of the new options with
+// the previous rules, say), because netifd and status could not tell what
+// carries traffic then:
+//
+//   - A failure before the kernel is touched (nft -c rejects the include,
+//     nftables cannot be opened) changes nothing: a previous up keeps
+//     running and its record only gains the error.
+//   - A failure in a later step puts the previous up back when the state
+//     file records a working one this version can rebuild
+//     (state.Record.Restorable: state "up", written with ttl and
+//     encaplimit): its tunnel with every option, CE address, IPv4 address
+//     and route, table and include are applied again, a CE address this up
+//     added is removed, and the previous record stays, with the error
+//     added (state still "up").
+//   - Otherwise (no previous up, a record of the older layout, or the
+//     restore failing too) everything of the interface is removed as down
+//     would, and the record says "error".
+//
+// The error names what failed and what was done about it, and carries a
+// netifd code (Code) in every case.
+func Up(ctx context.Context, env *Env, p *Plan) (*state.Record, error) {
 	unlock, err := lock(ctx, env.StateDir, p.Interface)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	env.Trace.Mark("lock")
-	old, err := readState(env.StateDir, p.Interface)
+	old, err := state.Read(env.StateDir, p.Interface)
 	if err != nil {
 		return nil, codeErr(CodeFailed, err)
 	}
 	env.Trace.Mark("state-read")
-	st := newState(p, env.Now())
-	st.StaleCE = staleFrom(old, p.Link, p.ce()) // see up: crash consistency
-	if err := up(env, p, old, st); err != nil {
-		st.State, st.Error, st.ErrorCode = "error", err.Error(), Code(err)
-		st.Include = ""
-		if old != nil && old.State == "up" {
-			// The rollback kept what the previous up made; down must
-			// still find it, and the new CE (if a rollback left it) is
-			// stale now.
-			newCE := StaleCE{Link: st.Link, CE: st.CE}
-			st.Link, st.CE, st.Include = old.Link, old.CE, old.Include
-			st.StaleCE = staleFrom(&State{StaleCE: append(st.StaleCE, newCE)}, st.Link, st.ceAddr())
-		}
-		if werr := writeState(env.StateDir, st); werr != nil {
-			err = errors.Join(err, werr)
-		}
-		return nil, err
+	st := newRecord(p, env.Now())
+	st.StaleCE = staleFrom(old, p.Link, p.ce()) // see apply: crash consistency
+	// The include is validated before anything in the kernel changes: a
+	// rejected ruleset must leave a working previous up untouched.
+	if err := env.Include.Validate(p.Interface, p.Rules); err != nil {
+		return nil, unchanged(env, old, st, codeErr(CodeFirewallFailed, err))
+	}
+	env.Trace.Mark("include-validate")
+	k := env.kernel
+	if k == nil {
+		k = &sysKernel{env: env}
+	}
+	// What exists before we start decides what a failure may remove.
+	had, err := probe(k, p)
+	if err != nil {
+		return nil, unchanged(env, old, st, err)
+	}
+	env.Trace.Mark("probe")
+	if err := apply(env, k, p, old, st); err != nil {
+		return nil, undo(env, k, p, old, st, had, err)
 	}
 	return st, nil
 }
 
-func up(env *Env, p *Plan, old, st *State) (err error) {
-	// The include is validated before anything in the kernel changes: a
-	// rejected ruleset must leave a working previous up untouched.
-	if err := env.Include.Validate(p.Interface, p.Rules); err != nil {
-		return codeErr(CodeFirewallFailed, err)
-	}
-	env.Trace.Mark("include-validate")
-	// What exists before we start decides what a rollback may remove.
-	hadTunnel := tunnel.Exists(env.Netlink, p.Tunnel.Name)
-	hadCE := hasAddr(env.Netlink, p.Link, p.ce())
-	nft, err := env.NFT()
-	if err != nil {
-		return codeErr(nftCode(err), nftHint(err))
-	}
-	hadTable, err := firewall4.Exists(nft, p.Interface)
-	if err != nil {
-		return codeErr(nftCode(err), nftHint(err))
-	}
-	env.Trace.Mark("probe")
-	defer func() {
-		if err == nil {
-			return
-		}
-		var rb []error
-		if !hadTable {
-			rb = append(rb, firewall4.Delete(nft, p.Interface))
-		}
-		if !hadTunnel {
-			rb = append(rb, tunnel.Remove(env.Netlink, p.Tunnel.Name))
-		}
-		if !hadCE {
-			rb = append(rb, tunnel.RemoveCE(env.Netlink, p.Link, p.ce()))
-		}
-		if rerr := errors.Join(rb...); rerr != nil {
-			err = &Error{code: Code(err), err: fmt.Errorf("%w; rollback incomplete: %v", err, rerr)}
-		}
-	}()
+// existing is what of plan p's objects the kernel had before up changed it.
+type existing struct{ tunnel, ce, table bool }
 
+func probe(k kernel, p *Plan) (existing, error) {
+	table, err := k.hasTable(p.Interface)
+	if err != nil {
+		return existing{}, codeErr(nftCode(err), nftHint(err))
+	}
+	return existing{tunnel: k.hasTunnel(p.Tunnel.Name), ce: k.hasCE(p.Link, p.ce()), table: table}, nil
+}
+
+// apply makes the kernel match p and writes the record st.
+func apply(env *Env, k kernel, p *Plan, old, st *state.Record) error {
 	// Crash consistency: every CE address up may have put on a link is in
 	// the state file from before it is added until after it is removed. The
-	// new CE is recorded (st.CE) before tunnel.Ensure adds it; the previous
+	// new CE is recorded (st.CE) before ensureTunnel adds it; the previous
 	// ones move from old.CE/old.StaleCE to st.StaleCE (set by Up) in the same
 	// atomic write, and leave the record only in the final write after they are
 	// gone. So a kill -9 at any point leaves them for the next up or down.
-	st.State = "setting-up"
-	if err := writeState(env.StateDir, st); err != nil {
+	st.State = state.SettingUp
+	if err := state.Write(env.StateDir, st); err != nil {
 		return codeErr(CodeFailed, err)
 	}
 	env.Trace.Mark("state-write")
-	if err := tunnel.Ensure(env.Netlink, p.Tunnel); err != nil {
+	if err := k.ensureTunnel(p.Tunnel); err != nil {
 		return codeErr(tunnelCode(err), err)
 	}
 	env.Trace.Mark("tunnel")
-	if err := firewall4.Apply(nft, p.Rules); err != nil {
+	if err := k.applyRules(p.Rules); err != nil {
 		return codeErr(nftCode(err), nftHint(err))
 	}
 	env.Trace.Mark("nft-apply")
-	link, err := env.Include.Install(p.Interface, p.Rules)
+	link, err := k.installInclude(p.Interface, p.Rules)
 	if err != nil {
 		return codeErr(CodeFirewallFailed, err)
 	}
 	st.Include = link
 	env.Trace.Mark("include-install")
 	// After a prefix change the old CE addresses would linger on the link.
-	if err := removeStale(env.Netlink, st.StaleCE); err != nil {
+	if err := removeStale(k, st.StaleCE); err != nil {
 		return codeErr(CodeTunnelFailed, err)
 	}
 	st.StaleCE = nil
@@ -164,7 +166,7 @@ func up(env *Env, p *Plan, old, st *State) (err error) {
 	// Only when the mapping may have changed (no clean previous up of the
 	// same IPv4, port sets and CE), since ICMP entries of the current
 	// address are deleted too (see natFilter).
-	if env.Conntrack != nil && (old == nil || old.State != "up" || old.IPv4 != st.IPv4 || old.CE != st.CE ||
+	if env.Conntrack != nil && (old == nil || old.State != state.Up || old.IPv4 != st.IPv4 || old.CE != st.CE ||
 		!slices.Equal(old.PortSets, st.PortSets)) {
 		var prev netip.Addr
 		if old != nil {
@@ -176,19 +178,115 @@ func up(env *Env, p *Plan, old, st *State) (err error) {
 		}
 	}
 	env.Trace.Mark("conntrack")
-	st.State = "up"
-	st.Updated = env.Now().UTC().Format(time.RFC3339)
-	if err := writeState(env.StateDir, st); err != nil {
+	st.State = state.Up
+	st.Updated = stamp(env.Now())
+	if err := state.Write(env.StateDir, st); err != nil {
 		return codeErr(CodeFailed, err)
 	}
 	env.Trace.Mark("state-write")
 	return nil
 }
 
+// unchanged records cause, a failure of an up that changed nothing in the
+// kernel: a working previous up keeps its record, with the error added;
+// otherwise the new record says "error" (keeping the stale CE addresses).
+func unchanged(env *Env, old, st *state.Record, cause error) error {
+	rec := st
+	if old != nil && old.State == state.Up {
+		prev := *old
+		rec = &prev
+	} else {
+		rec.State, rec.Include = state.Failed, ""
+	}
+	return record(env, rec, cause)
+}
+
+// undo handles cause, a failure of apply: it restores the previous up, or
+// removes everything of the interface. See Up.
+func undo(env *Env, k kernel, p *Plan, old, st *state.Record, had existing, cause error) error {
+	if old.Restorable() {
+		prev, err := planOf(old)
+		if err == nil {
+			err = restore(k, prev)
+		}
+		if err == nil {
+			rec := *old
+			rec.StaleCE = slices.Clone(old.StaleCE)
+			if !had.ce && !names(old, p.Link, p.ce()) {
+				if err := k.removeCE(p.Link, p.ce()); err != nil {
+					rec.StaleCE = append(rec.StaleCE, state.StaleCE{Link: p.Link, CE: p.ce().String()})
+				}
+			}
+			return record(env, &rec, annotate(cause, "the previous setup was restored"))
+		}
+		cause = annotate(cause, fmt.Sprintf("restoring the previous setup failed (%v)", err))
+	}
+	// Ours: what this up created, and whatever an earlier up of ours
+	// recorded. A device or address that was there without a record of ours
+	// is left alone.
+	var rb []error
+	if !had.table || old != nil {
+		rb = append(rb, k.deleteRules(p.Interface))
+	}
+	if !had.tunnel || old != nil {
+		rb = append(rb, k.removeTunnel(p.Tunnel.Name))
+	}
+	if !had.ce || names(old, p.Link, p.ce()) {
+		rb = append(rb, k.removeCE(p.Link, p.ce()))
+	}
+	staleErr := removeStale(k, st.StaleCE)
+	if staleErr == nil {
+		st.StaleCE = nil
+	}
+	rb = append(rb, staleErr, k.removeInclude(p.Interface))
+	st.State, st.Include = state.Failed, ""
+	if rerr := errors.Join(rb...); rerr != nil {
+		return record(env, st, annotate(cause, fmt.Sprintf("removing it incomplete: %v", rerr)))
+	}
+	msg := "everything of the interface was removed"
+	if old == nil || old.State != state.Up {
+		msg = "what it made was removed"
+	}
+	return record(env, st, annotate(cause, msg))
+}
+
+// restore applies the previous up's plan again: the tunnel with all its
+// options (and the CE address, IPv4 address and route), the table and the
+// include.
+func restore(k kernel, prev *Plan) error {
+	if err := k.ensureTunnel(prev.Tunnel); err != nil {
+		return fmt.Errorf("tunnel: %w", err)
+	}
+	if err := k.applyRules(prev.Rules); err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	if _, err := k.installInclude(prev.Interface, prev.Rules); err != nil {
+		return fmt.Errorf("include: %w", err)
+	}
+	return nil
+}
+
+// record writes rec with the error cause and returns cause (joined with a
+// failure to write).
+func record(env *Env, rec *state.Record, cause error) error {
+	rec.Error, rec.ErrorCode, rec.Updated = cause.Error(), Code(cause), stamp(env.Now())
+	if err := state.Write(env.StateDir, rec); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+// annotate appends what up did about the failure to its message, keeping
+// its code and cause.
+func annotate(err error, what string) error {
+	return &Error{code: Code(err), err: fmt.Errorf("%w; %s", err, what)}
+}
+
 // Down removes what up made for iface: the tunnel (with its address and
-// route), the CE address recorded in the state file, our nftables table,
+// route), the CE addresses recorded in the state file, our nftables table,
 // the include and the state file. Missing pieces are not errors, so down
-// after a failed or partial up, or twice, succeeds.
+// after a failed or partial up, or twice, succeeds; a state file of the
+// older layout (an upgrade while up) is read like a current one.
 func Down(ctx context.Context, env *Env, iface string) error {
 	if err := ValidInterface(iface); err != nil {
 		return codeErr(CodeFailed, err)
@@ -199,63 +297,140 @@ func Down(ctx context.Context, env *Env, iface string) error {
 	}
 	defer unlock()
 	env.Trace.Mark("lock")
-	st, err := readState(env.StateDir, iface)
+	st, err := state.Read(env.StateDir, iface)
 	if err != nil {
 		return codeErr(CodeFailed, err)
 	}
 	env.Trace.Mark("state-read")
+	k := env.kernel
+	if k == nil {
+		k = &sysKernel{env: env}
+	}
 	name := tunnel.DeviceName(iface)
 	if st != nil && st.Tunnel != "" {
 		name = st.Tunnel
 	}
 	var errs []error
-	if err := tunnel.Remove(env.Netlink, name); err != nil {
+	if err := k.removeTunnel(name); err != nil {
 		errs = append(errs, codeErr(tunnelCode(err), err))
 	}
-	if st != nil && st.ceAddr().IsValid() && st.Link != "" {
-		if err := tunnel.RemoveCE(env.Netlink, st.Link, st.ceAddr()); err != nil {
+	if st != nil && st.CEAddr().IsValid() && st.Link != "" {
+		if err := k.removeCE(st.Link, st.CEAddr()); err != nil {
 			errs = append(errs, codeErr(tunnelCode(err), err))
 		}
 	}
 	if st != nil {
-		if err := removeStale(env.Netlink, st.StaleCE); err != nil {
+		if err := removeStale(k, st.StaleCE); err != nil {
 			errs = append(errs, codeErr(tunnelCode(err), err))
 		}
 	}
 	env.Trace.Mark("tunnel")
-	nft, err := env.NFT()
-	if err == nil {
-		err = firewall4.Delete(nft, iface)
-	}
-	if err != nil {
+	if err := k.deleteRules(iface); err != nil {
 		errs = append(errs, codeErr(nftCode(err), err))
 	}
 	env.Trace.Mark("nft-delete")
-	if err := env.Include.Remove(iface); err != nil {
+	if err := k.removeInclude(iface); err != nil {
 		errs = append(errs, codeErr(CodeFirewallFailed, err))
 	}
 	env.Trace.Mark("include-remove")
 	if len(errs) > 0 {
 		return errs[0]
 	}
-	if err := removeState(env.StateDir, iface); err != nil {
+	if err := state.Remove(env.StateDir, iface); err != nil {
 		return codeErr(CodeFailed, err)
 	}
 	return nil
 }
 
 // removeStale removes the recorded stale CE addresses (missing ones are fine).
-func removeStale(h *netlink.Handle, stale []StaleCE) error {
+func removeStale(k kernel, stale []state.StaleCE) error {
 	var errs []error
 	for _, s := range stale {
 		a, err := netip.ParseAddr(s.CE)
 		if err != nil {
 			continue
 		}
-		errs = append(errs, tunnel.RemoveCE(h, s.Link, a))
+		errs = append(errs, k.removeCE(s.Link, a))
 	}
 	return errors.Join(errs...)
 }
+
+// kernel is every change up and down make, one method per object, so
+// their flow (what is removed or restored when a step fails) is tested
+// with a fake whose steps fail on demand; sysKernel is the real one.
+type kernel interface {
+	hasTunnel(name string) bool
+	hasCE(link string, ce netip.Addr) bool
+	hasTable(iface string) (bool, error)
+	ensureTunnel(c tunnel.Config) error // with the CE address, IPv4 and route
+	applyRules(rs *firewall4.Ruleset) error
+	installInclude(iface string, rs *firewall4.Ruleset) (link string, err error)
+	removeTunnel(name string) error
+	removeCE(link string, ce netip.Addr) error
+	deleteRules(iface string) error
+	removeInclude(iface string) error
+}
+
+// sysKernel changes the namespace and files of env through rtnetlink,
+// nftables netlink (one connection, opened on first use) and the file
+// system.
+type sysKernel struct {
+	env  *Env
+	conn *nftables.Conn
+}
+
+func (k *sysKernel) nft() (*nftables.Conn, error) {
+	if k.conn == nil {
+		c, err := k.env.NFT()
+		if err != nil {
+			return nil, err
+		}
+		k.conn = c
+	}
+	return k.conn, nil
+}
+
+func (k *sysKernel) hasTunnel(name string) bool { return tunnel.Exists(k.env.Netlink, name) }
+
+func (k *sysKernel) hasCE(link string, ce netip.Addr) bool { return hasAddr(k.env.Netlink, link, ce) }
+
+func (k *sysKernel) hasTable(iface string) (bool, error) {
+	c, err := k.nft()
+	if err != nil {
+		return false, err
+	}
+	return firewall4.Exists(c, iface)
+}
+
+func (k *sysKernel) ensureTunnel(c tunnel.Config) error { return tunnel.Ensure(k.env.Netlink, c) }
+
+func (k *sysKernel) applyRules(rs *firewall4.Ruleset) error {
+	c, err := k.nft()
+	if err != nil {
+		return err
+	}
+	return firewall4.Apply(c, rs)
+}
+
+func (k *sysKernel) installInclude(iface string, rs *firewall4.Ruleset) (string, error) {
+	return k.env.Include.Install(iface, rs)
+}
+
+func (k *sysKernel) removeTunnel(name string) error { return tunnel.Remove(k.env.Netlink, name) }
+
+func (k *sysKernel) removeCE(link string, ce netip.Addr) error {
+	return tunnel.RemoveCE(k.env.Netlink, link, ce)
+}
+
+func (k *sysKernel) deleteRules(iface string) error {
+	c, err := k.nft()
+	if err != nil {
+		return err
+	}
+	return firewall4.Delete(c, iface)
+}
+
+func (k *sysKernel) removeInclude(iface string) error { return k.env.Include.Remove(iface) }
 
 // hasAddr reports whether a is already on the device.
 func hasAddr(h *netlink.Handle, dev string, a netip.Addr) bool {

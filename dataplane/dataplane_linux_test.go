@@ -13,6 +13,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/mapehelper/mapehelper/dataplane/nstest"
 	"github.com/mapehelper/mapehelper/firewall4"
+	"github.com/mapehelper/mapehelper/state"
 	"github.com/mapehelper/mapehelper/tunnel"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -110,7 +111,7 @@ func TestUpDown(t *testing.T) {
 		if after != wantAfter {
 			t.Fatalf("failed up left objects behind:\n--- before\n%s\n--- after\n%s", before, after)
 		}
-		s, rerr := readState(env.StateDir, "wan_mape")
+		s, rerr := state.Read(env.StateDir, "wan_mape")
 		if rerr != nil || s.State != "error" || s.ErrorCode != CodeNoKernelSupport {
 			t.Fatalf("state after failure = %+v, %v", s, rerr)
 		}
@@ -250,25 +251,27 @@ func TestStaleCEAfterKill(t *testing.T) {
 	if err := os.MkdirAll(env.StateDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	prev := newState(oldPlan, env.Now())
-	prev.State = "up"
-	st := newState(newPlan, env.Now())
+	prev := newRecord(oldPlan, env.Now())
+	prev.State = state.Up
+	st := newRecord(newPlan, env.Now())
 	st.StaleCE = staleFrom(prev, newPlan.Link, newPlan.ce())
-	st.State = "setting-up"
-	if len(st.StaleCE) != 1 || st.StaleCE[0] != (StaleCE{Link: "wan0", CE: oldCE}) {
+	st.State = state.SettingUp
+	if len(st.StaleCE) != 1 || st.StaleCE[0] != (state.StaleCE{Link: "wan0", CE: oldCE}) {
 		t.Fatalf("stale = %+v", st.StaleCE)
 	}
-	if err := writeState(env.StateDir, st); err != nil {
+	if err := state.Write(env.StateDir, st); err != nil {
 		t.Fatal(err)
 	}
 	// The next up of the same new prefix (old.CE == new CE now). Without
-	// ip6_tunnel it fails, and the error state must still carry the stale CE.
-	if _, err := Up(ctx, env, newPlan); err != nil {
-		if s, _ := readState(env.StateDir, "wan_mape"); s == nil || len(s.StaleCE) != 1 {
-			t.Fatalf("failed up dropped the stale CE: %+v", s)
-		}
-	} else if strings.Contains(ns.Run(t, "ip", "-6", "addr", "show", "dev", "wan0"), oldCE) {
+	// ip6_tunnel it fails and removes everything the record names, the
+	// stale CE too; it may drop the stale CE from the record only then.
+	_, err := Up(ctx, env, newPlan)
+	onLink := strings.Contains(ns.Run(t, "ip", "-6", "addr", "show", "dev", "wan0"), oldCE)
+	if err == nil && onLink {
 		t.Fatal("up left the stale CE on the link")
+	}
+	if s, _ := state.Read(env.StateDir, "wan_mape"); err != nil && onLink && (s == nil || len(s.StaleCE) != 1) {
+		t.Fatalf("failed up dropped the stale CE from the record, and it is still on the link: %+v", s)
 	}
 	if err := Down(ctx, env, "wan_mape"); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mapehelper/mapehelper/firewall4"
 	"github.com/mapehelper/mapehelper/mapcalc"
+	"github.com/mapehelper/mapehelper/state"
 	"github.com/mapehelper/mapehelper/tunnel"
 )
 
@@ -19,7 +20,7 @@ import (
 // and flash is not worn; the include symlink in fw4's directory then
 // dangles, which fw4 skips silently.
 const (
-	DefaultStateDir   = "/var/run/mapehelper"
+	DefaultStateDir   = state.DefaultDir
 	DefaultIncludeDir = "/usr/share/nftables.d/ruleset-post"
 )
 
@@ -103,6 +104,18 @@ func NewPlan(o Options) (*Plan, error) {
 		return nil, codeErr(CodeFirewallFailed, err)
 	}
 	return &Plan{Interface: o.Interface, Link: o.Link, Tunnel: tc, Rules: rs, Result: r, Zone: o.Zone, Netifd: o.Netifd}, nil
+}
+
+// planOf rebuilds the plan a record was written from (a record of
+// state.Version 1 or later holds every option it needs), so that a failed
+// up can apply the previous one again.
+func planOf(r *state.Record) (*Plan, error) {
+	res, err := r.Result()
+	if err != nil {
+		return nil, err
+	}
+	return NewPlan(Options{Interface: r.Interface, Link: r.Link, Result: res, MTU: r.MTU, TTL: r.TTL,
+		EncapLimit: r.EncapLimit, Zone: r.Zone, Netifd: r.Netifd})
 }
 
 func orDefault(v, d int) int {

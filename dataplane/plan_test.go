@@ -6,10 +6,12 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mapehelper/mapehelper/mapcalc"
 	"github.com/mapehelper/mapehelper/options"
 	"github.com/mapehelper/mapehelper/ruletable"
+	"github.com/mapehelper/mapehelper/state"
 	"github.com/mapehelper/mapehelper/tunnel"
 )
 
@@ -114,6 +116,38 @@ func TestCode(t *testing.T) {
 	} {
 		if got := tunnelCode(err); got != want {
 			t.Errorf("tunnelCode(%v) = %q, want %q", err, got, want)
+		}
+	}
+}
+
+// TestPlanOfRecord: the record of a plan rebuilds the same plan (tunnel
+// with every option, ruleset), which is what restoring a previous up
+// applies. A record of the older layout is not restorable.
+func TestPlanOfRecord(t *testing.T) {
+	for _, o := range []Options{
+		{Interface: "wan_mape", Link: "wan0", Result: seedResult(t)},
+		{Interface: "ocn", Link: "eth1", Result: resultFor(t, "2400:4050:9234:5600::/56"), TTL: 32, EncapLimit: "4", MTU: 1400, Zone: "wan2", Netifd: true},
+	} {
+		p, err := NewPlan(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := newRecord(p, time.Unix(0, 0))
+		r.State = state.Up
+		if !r.Restorable() {
+			t.Fatalf("%s: record not restorable: %+v", o.Interface, r)
+		}
+		back, err := planOf(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.Tunnel != p.Tunnel || back.Rules.Render() != p.Rules.Render() || back.Zone != p.Zone ||
+			back.Netifd != p.Netifd || back.Link != p.Link || back.Interface != p.Interface {
+			t.Errorf("%s: rebuilt plan\n%+v\nwant\n%+v", o.Interface, back, p)
+		}
+		r.TTL, r.Version = 0, 0 // as a version 0 file reads
+		if r.Restorable() {
+			t.Errorf("%s: a record without ttl is restorable", o.Interface)
 		}
 	}
 }

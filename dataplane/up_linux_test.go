@@ -1,0 +1,318 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mapehelper/mapehelper/firewall4"
+	"github.com/mapehelper/mapehelper/state"
+	"github.com/mapehelper/mapehelper/tunnel"
+)
+
+// fakeKernel keeps the objects up and down make in maps, and fails any
+// step on demand: fail[step] calls of it fail (-1: every call).
+type fakeKernel struct {
+	tunnels  map[string]tunnel.Config
+	ces      map[string]bool   // "link ce"
+	tables   map[string]string // table name → the ruleset's Render()
+	includes map[string]string // iface → the include text
+	fail     map[string]int
+}
+
+func newFake() *fakeKernel {
+	return &fakeKernel{tunnels: map[string]tunnel.Config{}, ces: map[string]bool{}, tables: map[string]string{},
+		includes: map[string]string{}, fail: map[string]int{}}
+}
+
+var errInjected = errors.New("injected failure")
+
+func (f *fakeKernel) step(name string) error {
+	switch n := f.fail[name]; {
+	case n == 0:
+		return nil
+	case n > 0:
+		f.fail[name]--
+	}
+	return fmt.Errorf("%s: %w", name, errInjected)
+}
+
+func ceKey(link string, ce netip.Addr) string { return link + " " + ce.String() }
+
+func (f *fakeKernel) hasTunnel(name string) bool            { _, ok := f.tunnels[name]; return ok }
+func (f *fakeKernel) hasCE(link string, ce netip.Addr) bool { return f.ces[ceKey(link, ce)] }
+func (f *fakeKernel) hasTable(iface string) (bool, error) {
+	_, ok := f.tables[firewall4.TableName(iface)]
+	return ok, f.step("hasTable")
+}
+
+func (f *fakeKernel) ensureTunnel(c tunnel.Config) error {
+	if err := f.step("ensureTunnel"); err != nil {
+		return err
+	}
+	f.ces[ceKey(c.Link, c.Local)] = true
+	f.tunnels[c.Name] = c
+	return nil
+}
+
+func (f *fakeKernel) applyRules(rs *firewall4.Ruleset) error {
+	if err := f.step("applyRules"); err != nil {
+		return err
+	}
+	f.tables[rs.Table] = rs.Render()
+	return nil
+}
+
+func (f *fakeKernel) installInclude(iface string, rs *firewall4.Ruleset) (string, error) {
+	if err := f.step("installInclude"); err != nil {
+		return "", err
+	}
+	f.includes[iface] = rs.Include()
+	return "/fake/" + iface + ".nft", nil
+}
+
+func (f *fakeKernel) removeTunnel(name string) error {
+	if err := f.step("removeTunnel"); err != nil {
+		return err
+	}
+	delete(f.tunnels, name)
+	return nil
+}
+
+func (f *fakeKernel) removeCE(link string, ce netip.Addr) error {
+	if err := f.step("removeCE"); err != nil {
+		return err
+	}
+	delete(f.ces, ceKey(link, ce))
+	return nil
+}
+
+func (f *fakeKernel) deleteRules(iface string) error {
+	if err := f.step("deleteRules"); err != nil {
+		return err
+	}
+	delete(f.tables, firewall4.TableName(iface))
+	return nil
+}
+
+func (f *fakeKernel) removeInclude(iface string) error {
+	if err := f.step("removeInclude"); err != nil {
+		return err
+	}
+	delete(f.includes, iface)
+	return nil
+}
+
+// snapshot is every object of the fake, in a stable order.
+func (f *fakeKernel) snapshot() string {
+	var out []string
+	for name, c := range f.tunnels {
+		out = append(out, fmt.Sprintf("tunnel %s %+v", name, c))
+	}
+	for k := range f.ces {
+		out = append(out, "ce "+k)
+	}
+	for k, v := range f.tables {
+		out = append(out, "table "+k+"\n"+v)
+	}
+	for k, v := range f.includes {
+		out = append(out, "include "+k+"\n"+v)
+	}
+	slices.Sort(out)
+	return strings.Join(out, "\n")
+}
+
+func fakeEnv(t *testing.T, k kernel) *Env {
+	t.Helper()
+	return &Env{StateDir: t.TempDir(), kernel: k,
+		Now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }}
+}
+
+func planWith(t *testing.T, prefix string, ttl int, encap string, mtu int) *Plan {
+	t.Helper()
+	p, err := NewPlan(Options{Interface: "wan_mape", Link: "wan0", Result: resultFor(t, prefix), TTL: ttl, EncapLimit: encap, MTU: mtu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestUpFailureRestoresPrevious: a re-up with a new prefix and new tunnel
+// options that fails in any step after validation puts the previous up
+// back exactly (tunnel options included) and keeps its record, with the
+// error added; down then removes everything.
+func TestUpFailureRestoresPrevious(t *testing.T) {
+	for step, code := range map[string]string{
+		"ensureTunnel": CodeTunnelFailed, "applyRules": CodeFirewallFailed,
+		"installInclude": CodeFirewallFailed, "removeCE": CodeTunnelFailed,
+	} {
+		t.Run(step, func(t *testing.T) {
+			f := newFake()
+			env := fakeEnv(t, f)
+			ctx := context.Background()
+			if _, err := Up(ctx, env, planWith(t, "240b:12:3456:7800::/56", 0, "", 0)); err != nil {
+				t.Fatal(err)
+			}
+			first := f.snapshot()
+			prev, err := state.Read(env.StateDir, "wan_mape")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.fail[step] = 1
+			next := planWith(t, "240b:12:3457:7900::/56", 32, "4", 1400)
+			_, err = Up(ctx, env, next)
+			if !errors.Is(err, errInjected) || Code(err) != code || !strings.Contains(err.Error(), "previous setup was restored") {
+				t.Fatalf("up = %v (code %q), want the injected failure, %s, restored", err, Code(err), code)
+			}
+			if now := f.snapshot(); now != first {
+				t.Fatalf("not restored:\n--- before\n%s\n--- after\n%s", first, now)
+			}
+			rec, err := state.Read(env.StateDir, "wan_mape")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.State != state.Up || rec.CE != prev.CE || rec.TTL != 64 || rec.EncapLimit != "ignore" ||
+				rec.IPv4 != prev.IPv4 || rec.ErrorCode != code || !strings.Contains(rec.Error, "injected") ||
+				len(rec.StaleCE) != 0 || !rec.Restorable() {
+				t.Errorf("record after the failed up = %+v", rec)
+			}
+			if err := Down(ctx, env, "wan_mape"); err != nil {
+				t.Fatal(err)
+			}
+			if now := f.snapshot(); now != "" {
+				t.Errorf("down left:\n%s", now)
+			}
+		})
+	}
+}
+
+// TestUpFailureRemovesEverything: when the previous up cannot be put back
+// (there is none, its record is of the older layout, or the restore fails
+// too), a failed up leaves nothing of the interface; objects it found
+// without a record of ours stay.
+func TestUpFailureRemovesEverything(t *testing.T) {
+	ctx := context.Background()
+	seed, next := "240b:12:3456:7800::/56", "240b:12:3457:7900::/56"
+
+	t.Run("no previous up", func(t *testing.T) {
+		f := newFake()
+		env := fakeEnv(t, f)
+		f.fail["installInclude"] = -1
+		_, err := Up(ctx, env, planWith(t, seed, 0, "", 0))
+		if Code(err) != CodeFirewallFailed || !strings.Contains(err.Error(), "what it made was removed") {
+			t.Fatalf("up = %v (code %q)", err, Code(err))
+		}
+		if now := f.snapshot(); now != "" {
+			t.Fatalf("left:\n%s", now)
+		}
+		rec, _ := state.Read(env.StateDir, "wan_mape")
+		if rec == nil || rec.State != state.Failed || rec.ErrorCode != CodeFirewallFailed || rec.Include != "" {
+			t.Fatalf("record = %+v", rec)
+		}
+	})
+
+	t.Run("restore fails too", func(t *testing.T) {
+		f := newFake()
+		env := fakeEnv(t, f)
+		if _, err := Up(ctx, env, planWith(t, seed, 0, "", 0)); err != nil {
+			t.Fatal(err)
+		}
+		f.fail["applyRules"] = -1
+		_, err := Up(ctx, env, planWith(t, next, 32, "", 0))
+		if Code(err) != CodeFirewallFailed || !strings.Contains(err.Error(), "restoring the previous setup failed") ||
+			!strings.Contains(err.Error(), "everything of the interface was removed") {
+			t.Fatalf("up = %v (code %q)", err, Code(err))
+		}
+		if now := f.snapshot(); now != "" {
+			t.Fatalf("left:\n%s", now)
+		}
+		if rec, _ := state.Read(env.StateDir, "wan_mape"); rec == nil || rec.State != state.Failed || len(rec.StaleCE) != 0 {
+			t.Fatalf("record = %+v", rec)
+		}
+	})
+
+	t.Run("record of the older layout", func(t *testing.T) {
+		f := newFake()
+		env := fakeEnv(t, f)
+		// What the previous version's up made, and its record.
+		old := planWith(t, seed, 0, "", 0)
+		_ = f.ensureTunnel(old.Tunnel)
+		_ = f.applyRules(old.Rules)
+		_, _ = f.installInclude("wan_mape", old.Rules)
+		copyFile(t, "../state/testdata/v0-up.json", state.Path(env.StateDir, "wan_mape"))
+		f.fail["applyRules"] = 1
+		_, err := Up(ctx, env, planWith(t, next, 0, "", 0))
+		if Code(err) != CodeFirewallFailed || !strings.Contains(err.Error(), "everything of the interface was removed") {
+			t.Fatalf("up = %v (code %q)", err, Code(err))
+		}
+		if now := f.snapshot(); now != "" {
+			t.Fatalf("left:\n%s", now)
+		}
+	})
+
+	t.Run("foreign objects stay", func(t *testing.T) {
+		f := newFake()
+		env := fakeEnv(t, f)
+		p := planWith(t, seed, 0, "", 0)
+		f.tunnels[p.Tunnel.Name] = tunnel.Config{Name: p.Tunnel.Name} // someone's device of our name
+		f.ces[ceKey(p.Link, p.ce())] = true                           // configured by hand
+		before := f.snapshot()
+		f.fail["ensureTunnel"] = -1
+		if _, err := Up(ctx, env, p); Code(err) != CodeTunnelFailed {
+			t.Fatalf("up = %v (code %q)", err, Code(err))
+		}
+		if now := f.snapshot(); now != before {
+			t.Fatalf("removed what was not ours:\n--- before\n%s\n--- after\n%s", before, now)
+		}
+	})
+}
+
+// TestUpRejectedKeepsRecord: an up whose include nft -c rejects changes
+// nothing, and the record of the working previous up stays (error added).
+func TestUpRejectedKeepsRecord(t *testing.T) {
+	f := newFake()
+	env := fakeEnv(t, f)
+	ctx := context.Background()
+	inc := filepath.Join(t.TempDir(), "nftables.d", "ruleset-post")
+	if err := os.MkdirAll(filepath.Dir(inc), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env.Include = firewall4.Include{RuntimeDir: env.StateDir, IncludeDir: inc, Check: func(string) error { return nil }}
+	if _, err := Up(ctx, env, planWith(t, "240b:12:3456:7800::/56", 0, "", 0)); err != nil {
+		t.Fatal(err)
+	}
+	first := f.snapshot()
+	prev, _ := state.Read(env.StateDir, "wan_mape")
+	env.Include.Check = func(string) error { return errors.New("rejected by test") }
+	if _, err := Up(ctx, env, planWith(t, "240b:12:3457:7900::/56", 0, "", 0)); Code(err) != CodeFirewallFailed {
+		t.Fatalf("up = %v (code %q)", err, Code(err))
+	}
+	if now := f.snapshot(); now != first {
+		t.Fatalf("rejected up changed the kernel:\n%s", now)
+	}
+	rec, _ := state.Read(env.StateDir, "wan_mape")
+	if rec == nil || rec.State != state.Up || rec.CE != prev.CE || rec.ErrorCode != CodeFirewallFailed {
+		t.Fatalf("record = %+v", rec)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
