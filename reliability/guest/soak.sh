@@ -13,6 +13,20 @@ ct() {
 	n "$1" cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo 0
 }
 
+# soak_diag FLOW CE1NAME: what a failed flow leaves to look at: the CE's
+# ports in use per set and the BR's counters (printed, not judged).
+soak_diag() {
+	case "$1" in
+	*1) _ns=ce1 _if=mape1 ;;
+	*) _ns=ce2 _if=mape2 ;;
+	esac
+	n "$_ns" mapehelper status --json --interface "$_if" 2>&1 | tr -d '\n\t' | sed 's/^/VMTEST   diag status: /'
+	echo
+	n br "$NFT" list counters 2>&1 | tr -d '\n\t' | sed 's/^/VMTEST   diag br: /'
+	echo
+	echo "VMTEST   diag conntrack: ce1=$(ct ce1) ce2=$(ct ce2) (ce1 is now $2)"
+}
+
 soak() {
 	secs="${VMTEST_soak:-120}"
 	up_ok "soak: up ce1" ce1 mape1 CE1 || return
@@ -20,7 +34,7 @@ soak() {
 	d0="$(br_drops ce1 ce2 ce1b)"
 	t0="$(date +%s)"
 	half=$((t0 + secs / 2))
-	changed=0 rounds=0 reloads=0 fails=0 flows=0 ok=0
+	changed=0 rounds=0 reloads=0 fails=0 flows=0 ok=0 dgram=0 lost=0
 	s1="$S1" v1=ce1 memmin="" memmax="" sum1=0 n1=0 sum2=0 n2=0
 	while [ "$(date +%s)" -lt $((t0 + secs)) ]; do
 		rounds=$((rounds + 1))
@@ -50,9 +64,20 @@ soak() {
 			r="$(cat "/tmp/s.$x")"
 			flows=$((flows + $(jf n "$r")))
 			ok=$((ok + $(jf ok "$r")))
-			if [ "$(jf ok "$r")" != "$(jf n "$r")" ] || [ "$(jf out_of_set "$r")" != 0 ]; then
+			case "$x" in
+			t*) bad=$(($(jf n "$r") - $(jf ok "$r"))) ;;
+			*)
+				dgram=$((dgram + $(jf n "$r")))
+				lost=$((lost + $(jf n "$r") - $(jf ok "$r")))
+				bad=0
+				;;
+			esac
+			if [ "$bad" != 0 ] || [ "$(jf out_of_set "$r")" != 0 ]; then
 				fails=$((fails + 1))
+			fi
+			if [ "$(jf ok "$r")" != "$(jf n "$r")" ] || [ "$(jf out_of_set "$r")" != 0 ]; then
 				echo "VMTEST   soak round $rounds $x: $r"
+				soak_diag "$x" "$v1"
 			fi
 		done
 		n srv probe seen >/dev/null 2>&1
@@ -79,8 +104,16 @@ soak() {
 	done
 	drops=$(($(br_drops ce1 ce2 ce1b) - d0))
 	dur=$(($(date +%s) - t0))
-	verdict "soak: $dur s of churn on two CEs" "$(is "$fails" = 0 -a "$ok" = "$flows" -a "$changed" = 1)" \
-		"$rounds rounds, $flows flows ($ok ok), $reloads fw4 reloads, prefix change on ce1 ($v1 at the end), $fails rounds with failures"
+	# TCP must always connect (SYNs are retransmitted). A UDP or ICMP flow
+	# is one datagram exchange tried three times within 3 s; under TCG with
+	# two fw4 reloads per round a rare lost exchange is not a fault of the
+	# rules, so datagram losses may reach 0.1 % of datagram flows (each is
+	# printed above with the CE's port usage and the BR's counters). What a
+	# wrong rule would cause instead, out-of-set ports, is counted by the
+	# BR and judged on its own below with no allowance.
+	budget=$((dgram / 1000))
+	verdict "soak: $dur s of churn on two CEs" "$(is "$fails" = 0 -a "$lost" -le "$budget" -a "$changed" = 1)" \
+		"$rounds rounds, $flows flows ($ok ok), $reloads fw4 reloads, prefix change on ce1 ($v1 at the end), $fails rounds with TCP failures or out-of-set ports, $lost of $dgram UDP/ICMP exchanges lost (allowed $budget)"
 	verdict "soak: zero BR drops" "$(is "$drops" = 0)" "br_drops=$drops (ce1, ce2, ce1 after the change, unknown CEs)"
 	ce_down ce1 mape1 >/dev/null 2>&1
 	ce_down ce2 mape2 >/dev/null 2>&1
@@ -97,5 +130,5 @@ soak() {
 	drift=$((mean1 - mean2))
 	verdict "soak: memory flat" "$(is "$drift" -lt 16384 -a "$n1" -gt 0 -a "$n2" -gt 0)" \
 		"MemAvailable mean ${mean1} kB in the first half, ${mean2} kB in the second (drift ${drift} kB, limit 16384), range ${memmin}-${memmax} kB"
-	echo "VMTEST FIGURE soak_seconds=$dur soak_rounds=$rounds soak_flows=$flows soak_reloads=$reloads soak_br_drops=$drops soak_mem_drift_kb=$drift"
+	echo "VMTEST FIGURE soak_seconds=$dur soak_rounds=$rounds soak_flows=$flows soak_reloads=$reloads soak_br_drops=$drops soak_dgram_lost=$lost soak_dgram=$dgram soak_mem_drift_kb=$drift"
 }
