@@ -280,3 +280,124 @@ func TestStaleCEAfterKill(t *testing.T) {
 		t.Fatalf("old CE %s still on wan0 after up+down:\n%s", oldCE, out)
 	}
 }
+
+// TestUpFailureRestoresKernel is the restore contract of Up on a real
+// kernel with ip6_tunnel (the VM; on the CI host, which lacks it, the
+// fake-kernel tests in up_linux_test.go cover the flow): a re-up with a
+// new prefix, ttl, encaplimit and MTU that fails after it changed the
+// tunnel puts back exactly what the previous up had (`ip -d` shows the
+// tunnel options), and one whose restore fails too leaves the pre-up state.
+func TestUpFailureRestoresKernel(t *testing.T) {
+	env, ns := testEnv(t)
+	ctx := context.Background()
+	before := snapshot(t, env, ns)
+	if _, err := Up(ctx, env, seedPlan(t, "240b:12:3456:7800::/56")); err != nil {
+		if errors.Is(err, tunnel.ErrNoKernelSupport) && os.Getenv("MAPEHELPER_NEED_IP6TNL") != "1" {
+			t.Skipf("kernel lacks ip6_tunnel (%v); TestUpFailureRestoresPrevious covers the flow", err)
+		}
+		t.Fatal(err)
+	}
+	first := snapshot(t, env, ns)
+	next, err := NewPlan(Options{Interface: "wan_mape", Link: "wan0", Result: resultFor(t, "240b:12:3457:7900::/56"),
+		TTL: 32, EncapLimit: "4", MTU: 1400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"applyRules", "installInclude"} {
+		env.kernel = &failing{kernel: &sysKernel{env: env}, faults: faults{fail: map[string]int{step: 1}}}
+		_, err := Up(ctx, env, next)
+		if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "previous setup was restored") {
+			t.Fatalf("%s: up = %v", step, err)
+		}
+		if now := snapshot(t, env, ns); now != first {
+			t.Fatalf("%s failed: previous up not restored:\n--- before\n%s\n--- after\n%s", step, first, now)
+		}
+	}
+	env.kernel = &failing{kernel: &sysKernel{env: env}, faults: faults{fail: map[string]int{"applyRules": -1}}}
+	if _, err := Up(ctx, env, next); !strings.Contains(err.Error(), "everything of the interface was removed") {
+		t.Fatalf("up with a failing restore = %v", err)
+	}
+	if now, want := snapshot(t, env, ns), before+filepath.Join(env.StateDir, "wan_mape.json"); now != want {
+		t.Fatalf("failed restore left objects:\n--- want\n%s\n--- now\n%s", want, now)
+	}
+	env.kernel = nil
+	if err := Down(ctx, env, "wan_mape"); err != nil {
+		t.Fatal(err)
+	}
+	if now := snapshot(t, env, ns); now != before {
+		t.Fatalf("down left:\n%s", now)
+	}
+}
+
+// oldObjects makes, in the test namespace, what the previous version's up
+// of plan p made (without the tunnel, which the CI host cannot create),
+// and installs its recorded state file (state/testdata).
+func oldObjects(t *testing.T, env *Env, ns *nstest.NS, p *Plan, record string, extraCE ...string) {
+	t.Helper()
+	for _, ce := range append([]string{p.ce().String()}, extraCE...) {
+		ns.Run(t, "ip", "-6", "addr", "add", ce+"/128", "dev", "wan0", "nodad")
+	}
+	nft, err := env.NFT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := firewall4.Apply(nft, p.Rules); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Include.Install(p.Interface, p.Rules); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "state", "testdata", record))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(state.Path(env.StateDir, p.Interface), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDownVersion0: a router upgraded while an up of the previous version
+// was being made (its "setting-up" record, state/testdata) still takes
+// everything down: both CE addresses, the table, the include, the record.
+func TestDownVersion0(t *testing.T) {
+	env, ns := testEnv(t)
+	before := snapshot(t, env, ns)
+	oldObjects(t, env, ns, seedPlan(t, "240b:12:3457:7900::/56"), "v0-setting-up.json",
+		seedPlan(t, "240b:12:3456:7800::/56").ce().String())
+	if err := Down(context.Background(), env, "wan_mape"); err != nil {
+		t.Fatal(err)
+	}
+	if now := snapshot(t, env, ns); now != before {
+		t.Fatalf("down of a version 0 record left:\n--- before\n%s\n--- after\n%s", before, now)
+	}
+}
+
+// TestUpOverVersion0: an up after an upgrade, over a previous version's up
+// of another prefix (its "up" record, which cannot be restored), either
+// succeeds and removes the old CE address, or (no ip6_tunnel) removes
+// everything; down then returns the pre-up state.
+func TestUpOverVersion0(t *testing.T) {
+	env, ns := testEnv(t)
+	ctx := context.Background()
+	before := snapshot(t, env, ns)
+	old := seedPlan(t, "240b:12:3456:7800::/56")
+	oldObjects(t, env, ns, old, "v0-up.json")
+	_, err := Up(ctx, env, seedPlan(t, "240b:12:3457:7900::/56"))
+	now := snapshot(t, env, ns)
+	switch {
+	case errors.Is(err, tunnel.ErrNoKernelSupport) && os.Getenv("MAPEHELPER_NEED_IP6TNL") != "1":
+		if want := before + filepath.Join(env.StateDir, "wan_mape.json"); now != want {
+			t.Fatalf("failed up over a version 0 record left:\n--- want\n%s\n--- now\n%s", want, now)
+		}
+	case err != nil:
+		t.Fatal(err)
+	case strings.Contains(now, old.ce().String()) || strings.Contains(now, "14.8.52.86/32"):
+		t.Fatalf("up over a version 0 record left its objects:\n%s", now)
+	}
+	if err := Down(ctx, env, "wan_mape"); err != nil {
+		t.Fatal(err)
+	}
+	if now := snapshot(t, env, ns); now != before {
+		t.Fatalf("down left:\n%s", now)
+	}
+}

@@ -17,24 +17,13 @@ import (
 	"github.com/mapehelper/mapehelper/tunnel"
 )
 
-// fakeKernel keeps the objects up and down make in maps, and fails any
-// step on demand: fail[step] calls of it fail (-1: every call).
-type fakeKernel struct {
-	tunnels  map[string]tunnel.Config
-	ces      map[string]bool   // "link ce"
-	tables   map[string]string // table name → the ruleset's Render()
-	includes map[string]string // iface → the include text
-	fail     map[string]int
-}
-
-func newFake() *fakeKernel {
-	return &fakeKernel{tunnels: map[string]tunnel.Config{}, ces: map[string]bool{}, tables: map[string]string{},
-		includes: map[string]string{}, fail: map[string]int{}}
-}
+// faults fails steps on demand: the next fail[step] calls of step fail
+// (-1: every call).
+type faults struct{ fail map[string]int }
 
 var errInjected = errors.New("injected failure")
 
-func (f *fakeKernel) step(name string) error {
+func (f *faults) step(name string) error {
 	switch n := f.fail[name]; {
 	case n == 0:
 		return nil
@@ -42,6 +31,47 @@ func (f *fakeKernel) step(name string) error {
 		f.fail[name]--
 	}
 	return fmt.Errorf("%s: %w", name, errInjected)
+}
+
+// fakeKernel keeps the objects up and down make in maps.
+type fakeKernel struct {
+	faults
+	tunnels  map[string]tunnel.Config
+	ces      map[string]bool   // "link ce"
+	tables   map[string]string // table name → the ruleset's Render()
+	includes map[string]string // iface → the include text
+}
+
+func newFake() *fakeKernel {
+	return &fakeKernel{faults: faults{fail: map[string]int{}}, tunnels: map[string]tunnel.Config{}, ces: map[string]bool{},
+		tables: map[string]string{}, includes: map[string]string{}}
+}
+
+// failing is a real kernel whose changing steps fail on demand.
+type failing struct {
+	kernel
+	faults
+}
+
+func (f *failing) ensureTunnel(c tunnel.Config) error {
+	if err := f.step("ensureTunnel"); err != nil {
+		return err
+	}
+	return f.kernel.ensureTunnel(c)
+}
+
+func (f *failing) applyRules(rs *firewall4.Ruleset) error {
+	if err := f.step("applyRules"); err != nil {
+		return err
+	}
+	return f.kernel.applyRules(rs)
+}
+
+func (f *failing) installInclude(iface string, rs *firewall4.Ruleset) (string, error) {
+	if err := f.step("installInclude"); err != nil {
+		return "", err
+	}
+	return f.kernel.installInclude(iface, rs)
 }
 
 func ceKey(link string, ce netip.Addr) string { return link + " " + ce.String() }
