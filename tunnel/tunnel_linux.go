@@ -15,6 +15,12 @@ import (
 // encapsulation limit differ), its MTU, up state, the IPv4 /32 (other IPv4
 // addresses on our tunnel are removed) and the default route. h selects the
 // network namespace (nil handle methods use the current one).
+//
+// Every netlink round trip costs about a millisecond on a small router (and
+// in the emulated VM), so the common case, a new tunnel, takes as few as
+// the checks allow: the device is created with its MTU and up in one
+// message, the link device is looked up once, and a new device's IPv4
+// addresses are not listed (it has none).
 func Ensure(h *netlink.Handle, c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
@@ -27,15 +33,15 @@ func Ensure(h *netlink.Handle, c Config) error {
 		}
 		return fmt.Errorf("find link device %s: %w", c.Link, classify(err))
 	}
-	if err := EnsureCE(h, c.Link, c.Local); err != nil {
+	if err := ensureCE(h, link, c.Local); err != nil {
 		return err
 	}
-	tun, err := ensureDevice(h, c, link.Attrs().Index)
+	tun, created, err := ensureDevice(h, c, link.Attrs().Index)
 	if err != nil {
 		return err
 	}
 	if c.IPv4.IsValid() {
-		if err := ensureIPv4(h, tun, c.IPv4); err != nil {
+		if err := ensureIPv4(h, tun, c.IPv4, !created); err != nil {
 			return err
 		}
 	}
@@ -56,9 +62,13 @@ func EnsureCE(h *netlink.Handle, linkName string, ce netip.Addr) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrNoLink, linkName)
 	}
+	return ensureCE(h, link, ce)
+}
+
+func ensureCE(h *netlink.Handle, link netlink.Link, ce netip.Addr) error {
 	a := &netlink.Addr{IPNet: &net.IPNet{IP: ce.AsSlice(), Mask: net.CIDRMask(128, 128)}, Flags: unix.IFA_F_NODAD}
 	if err := h.AddrReplace(link, a); err != nil {
-		return fmt.Errorf("add CE address %v/128 to %s: %w", ce, linkName, classify(err))
+		return fmt.Errorf("add CE address %v/128 to %s: %w", ce, link.Attrs().Name, classify(err))
 	}
 	return nil
 }
@@ -108,10 +118,11 @@ func Exists(h *netlink.Handle, name string) bool {
 	return ok
 }
 
-// want is the device c asks for.
+// want is the device c asks for, up (so creating it needs no second
+// message to set it up).
 func want(c Config, linkIndex int) *netlink.Ip6tnl {
 	t := &netlink.Ip6tnl{
-		LinkAttrs: netlink.LinkAttrs{Name: c.Name, MTU: c.MTU},
+		LinkAttrs: netlink.LinkAttrs{Name: c.Name, MTU: c.MTU, Flags: net.FlagUp},
 		Link:      uint32(linkIndex),
 		Local:     c.Local.AsSlice(),
 		Remote:    c.Remote.AsSlice(),
@@ -138,7 +149,9 @@ func same(have, w *netlink.Ip6tnl) bool {
 	return w.Flags&ign != 0 || have.EncapLimit == w.EncapLimit
 }
 
-func ensureDevice(h *netlink.Handle, c Config, linkIndex int) (netlink.Link, error) {
+// ensureDevice makes the tunnel device match c and reports whether it
+// created it.
+func ensureDevice(h *netlink.Handle, c Config, linkIndex int) (l netlink.Link, created bool, err error) {
 	w := want(c, linkIndex)
 	cur, err := h.LinkByName(c.Name)
 	var nf netlink.LinkNotFoundError
@@ -148,46 +161,52 @@ func ensureDevice(h *netlink.Handle, c Config, linkIndex int) (netlink.Link, err
 			if errors.Is(err, unix.ENODEV) { // some kernels answer an unknown kind so
 				err = fmt.Errorf("%w: %w", ErrNoKernelSupport, err)
 			}
-			return nil, fmt.Errorf("create tunnel %s: %w", c.Name, classify(err))
+			return nil, false, fmt.Errorf("create tunnel %s: %w", c.Name, classify(err))
 		}
+		created = true
 	case err != nil:
-		return nil, fmt.Errorf("find tunnel %s: %w", c.Name, classify(err))
+		return nil, false, fmt.Errorf("find tunnel %s: %w", c.Name, classify(err))
 	default:
 		have, ok := cur.(*netlink.Ip6tnl)
 		if !ok {
-			return nil, fmt.Errorf("%w: %s is %s (fix: remove it or rename the interface)", ErrNotIP6Tnl, c.Name, cur.Type())
+			return nil, false, fmt.Errorf("%w: %s is %s (fix: remove it or rename the interface)", ErrNotIP6Tnl, c.Name, cur.Type())
 		}
 		if !same(have, w) {
 			if err := h.LinkModify(w); err != nil {
-				return nil, fmt.Errorf("update tunnel %s: %w", c.Name, classify(err))
+				return nil, false, fmt.Errorf("update tunnel %s: %w", c.Name, classify(err))
 			}
 		}
 	}
-	l, err := h.LinkByName(c.Name)
+	// Read back: the kernel may ignore attributes it does not know.
+	l, err = h.LinkByName(c.Name)
 	if err != nil {
-		return nil, fmt.Errorf("find tunnel %s after creating it: %w", c.Name, classify(err))
+		return nil, false, fmt.Errorf("find tunnel %s after creating it: %w", c.Name, classify(err))
 	}
 	if have, ok := l.(*netlink.Ip6tnl); !ok || !same(have, w) {
-		return nil, fmt.Errorf("tunnel %s does not have the requested parameters after update (have %+v)", c.Name, l)
+		return nil, false, fmt.Errorf("tunnel %s does not have the requested parameters after update (have %+v)", c.Name, l)
 	}
 	if l.Attrs().MTU != c.MTU {
 		if err := h.LinkSetMTU(l, c.MTU); err != nil {
-			return nil, fmt.Errorf("set mtu %d on %s: %w", c.MTU, c.Name, classify(err))
+			return nil, false, fmt.Errorf("set mtu %d on %s: %w", c.MTU, c.Name, classify(err))
 		}
 	}
 	if l.Attrs().Flags&net.FlagUp == 0 {
 		if err := h.LinkSetUp(l); err != nil {
-			return nil, fmt.Errorf("set %s up: %w", c.Name, classify(err))
+			return nil, false, fmt.Errorf("set %s up: %w", c.Name, classify(err))
 		}
 	}
-	return l, nil
+	return l, created, nil
 }
 
-// ensureIPv4 leaves exactly addr/32 as the tunnel's IPv4 address.
-func ensureIPv4(h *netlink.Handle, tun netlink.Link, addr netip.Addr) error {
+// ensureIPv4 leaves exactly addr/32 as the tunnel's IPv4 address; others
+// are looked for only when the device existed before (stale says so).
+func ensureIPv4(h *netlink.Handle, tun netlink.Link, addr netip.Addr, stale bool) error {
 	a := &netlink.Addr{IPNet: &net.IPNet{IP: addr.AsSlice(), Mask: net.CIDRMask(32, 32)}}
 	if err := h.AddrReplace(tun, a); err != nil {
 		return fmt.Errorf("add %v/32 to %s: %w", addr, tun.Attrs().Name, classify(err))
+	}
+	if !stale {
+		return nil
 	}
 	have, err := h.AddrList(tun, unix.AF_INET)
 	if err != nil {

@@ -74,7 +74,7 @@ func TestEnsureRealKernel(t *testing.T) {
 	}
 	first := snapshot()
 	for _, want := range []string{"ip6tnl ipip6 remote 2404:9200:225:100::64 local 240b:12:3456:7800:e:834:5600:7800 dev wan0 hoplimit 64 encaplimit none",
-		"mtu 1460", "inet 14.8.52.86/32", "inet6 240b:12:3456:7800:e:834:5600:7800/128", "default dev map-wan_mape scope link src 14.8.52.86"} {
+		"NOARP,UP", "mtu 1460", "inet 14.8.52.86/32", "inet6 240b:12:3456:7800:e:834:5600:7800/128", "default dev map-wan_mape scope link src 14.8.52.86"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("after Ensure, missing %q in:\n%s", want, first)
 		}
@@ -89,6 +89,8 @@ func TestEnsureRealKernel(t *testing.T) {
 	// A new prefix: new CE and IPv4; the old CE goes (the caller removes
 	// it, as package dataplane does from its state file).
 	old := c.Local
+	// An address someone else put on our existing tunnel goes too.
+	ns.Run(t, "ip", "addr", "add", "10.9.9.9/32", "dev", c.Name)
 	c.Local = netip.MustParseAddr("240b:12:3456:7900:e:834:5600:7900")
 	c.IPv4 = netip.MustParseAddr("14.8.52.87")
 	c.EncapLimit = 4
@@ -104,7 +106,7 @@ func TestEnsureRealKernel(t *testing.T) {
 			t.Errorf("after the prefix change, missing %q in:\n%s", want, moved)
 		}
 	}
-	for _, gone := range []string{old.String(), "14.8.52.86"} {
+	for _, gone := range []string{old.String(), "14.8.52.86", "10.9.9.9"} {
 		if strings.Contains(moved, gone) {
 			t.Errorf("after the prefix change, %s is still there:\n%s", gone, moved)
 		}
