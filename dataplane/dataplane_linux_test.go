@@ -14,6 +14,7 @@ import (
 	"github.com/mapehelper/mapehelper/dataplane/nstest"
 	"github.com/mapehelper/mapehelper/firewall4"
 	"github.com/mapehelper/mapehelper/state"
+	"github.com/mapehelper/mapehelper/state/statetest"
 	"github.com/mapehelper/mapehelper/tunnel"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -331,8 +332,8 @@ func TestUpFailureRestoresKernel(t *testing.T) {
 
 // oldObjects makes, in the test namespace, what the previous version's up
 // of plan p made (without the tunnel, which the CI host cannot create),
-// and installs its recorded state file (state/testdata).
-func oldObjects(t *testing.T, env *Env, ns *nstest.NS, p *Plan, record string, extraCE ...string) {
+// and installs its recorded state file (package statetest).
+func oldObjects(t *testing.T, env *Env, ns *nstest.NS, p *Plan, record []byte, extraCE ...string) {
 	t.Helper()
 	for _, ce := range append([]string{p.ce().String()}, extraCE...) {
 		ns.Run(t, "ip", "-6", "addr", "add", ce+"/128", "dev", "wan0", "nodad")
@@ -347,22 +348,18 @@ func oldObjects(t *testing.T, env *Env, ns *nstest.NS, p *Plan, record string, e
 	if _, err := env.Include.Install(p.Interface, p.Rules); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join("..", "state", "testdata", record))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(state.Path(env.StateDir, p.Interface), b, 0o644); err != nil {
+	if err := os.WriteFile(state.Path(env.StateDir, p.Interface), record, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // TestDownVersion0: a router upgraded while an up of the previous version
-// was being made (its "setting-up" record, state/testdata) still takes
+// was being made (its "setting-up" record, package statetest) still takes
 // everything down: both CE addresses, the table, the include, the record.
 func TestDownVersion0(t *testing.T) {
 	env, ns := testEnv(t)
 	before := snapshot(t, env, ns)
-	oldObjects(t, env, ns, seedPlan(t, "240b:12:3457:7900::/56"), "v0-setting-up.json",
+	oldObjects(t, env, ns, seedPlan(t, "240b:12:3457:7900::/56"), statetest.V0SettingUp,
 		seedPlan(t, "240b:12:3456:7800::/56").ce().String())
 	if err := Down(context.Background(), env, "wan_mape"); err != nil {
 		t.Fatal(err)
@@ -381,7 +378,7 @@ func TestUpOverVersion0(t *testing.T) {
 	ctx := context.Background()
 	before := snapshot(t, env, ns)
 	old := seedPlan(t, "240b:12:3456:7800::/56")
-	oldObjects(t, env, ns, old, "v0-up.json")
+	oldObjects(t, env, ns, old, statetest.V0Up)
 	_, err := Up(ctx, env, seedPlan(t, "240b:12:3457:7900::/56"))
 	now := snapshot(t, env, ns)
 	switch {

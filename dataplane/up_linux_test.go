@@ -14,6 +14,7 @@ import (
 
 	"github.com/mapehelper/mapehelper/firewall4"
 	"github.com/mapehelper/mapehelper/state"
+	"github.com/mapehelper/mapehelper/state/statetest"
 	"github.com/mapehelper/mapehelper/tunnel"
 )
 
@@ -276,7 +277,12 @@ func TestUpFailureRemovesEverything(t *testing.T) {
 		_ = f.ensureTunnel(old.Tunnel)
 		_ = f.applyRules(old.Rules)
 		_, _ = f.installInclude("wan_mape", old.Rules)
-		copyFile(t, "../state/testdata/v0-up.json", state.Path(env.StateDir, "wan_mape"))
+		if err := os.MkdirAll(env.StateDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(state.Path(env.StateDir, "wan_mape"), statetest.V0Up, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		f.fail["applyRules"] = 1
 		_, err := Up(ctx, env, planWith(t, next, 0, "", 0))
 		if Code(err) != CodeFirewallFailed || !strings.Contains(err.Error(), "everything of the interface was removed") {
@@ -330,19 +336,5 @@ func TestUpRejectedKeepsRecord(t *testing.T) {
 	rec, _ := state.Read(env.StateDir, "wan_mape")
 	if rec == nil || rec.State != state.Up || rec.CE != prev.CE || rec.ErrorCode != CodeFirewallFailed {
 		t.Fatalf("record = %+v", rec)
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -166,12 +166,21 @@ func ReadFile(path string) (*Record, error) {
 	if len(b) > MaxSize {
 		return nil, fmt.Errorf("state file %s is larger than %d bytes", path, MaxSize)
 	}
+	r, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// Parse reads a record of any version from its JSON.
+func Parse(b []byte) (*Record, error) {
 	var r Record
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("parse state file %s: %w", path, err)
+		return nil, fmt.Errorf("parse: %w", err)
 	}
 	if err := r.check(); err != nil {
-		return nil, fmt.Errorf("state file %s: %w", path, err)
+		return nil, err
 	}
 	return &r, nil
 }

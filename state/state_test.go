@@ -14,15 +14,16 @@ import (
 	"github.com/mapehelper/mapehelper/mapcalc"
 	"github.com/mapehelper/mapehelper/options"
 	"github.com/mapehelper/mapehelper/ruletable"
+	"github.com/mapehelper/mapehelper/state/statetest"
 )
 
-// The files in testdata/v0-*.json were written by dataplane.State of
+// The files of package statetest were written by dataplane.State of
 // commit fe855e0 (the layout before this package, no "version" key) for the
 // v6plus seed: an interface that is up, and an up to the next prefix
 // killed after its "setting-up" write. A router upgraded while up keeps
 // such a file on tmpfs; every key a reader uses must still arrive.
 func TestReadVersion0(t *testing.T) {
-	up, err := ReadFile("testdata/v0-up.json")
+	up, err := Parse(statetest.V0Up)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestReadVersion0(t *testing.T) {
 	if up.CEAddr() != netip.MustParseAddr("240b:12:3456:7800:e:834:5600:7800") {
 		t.Errorf("CEAddr = %v", up.CEAddr())
 	}
-	su, err := ReadFile("testdata/v0-setting-up.json")
+	su, err := Parse(statetest.V0SettingUp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,15 +57,11 @@ func TestReadVersion0(t *testing.T) {
 // version 0 layout with the same JSON type, so an older reader (a
 // downgrade, or LuCI reading the file) understands it too.
 func TestWriteKeepsVersion0Keys(t *testing.T) {
-	b, err := os.ReadFile("testdata/v0-setting-up.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var old map[string]any
-	if err := json.Unmarshal(b, &old); err != nil {
+	if err := json.Unmarshal(statetest.V0SettingUp, &old); err != nil {
 		t.Fatal(err)
 	}
-	r, err := ReadFile("testdata/v0-setting-up.json")
+	r, err := Parse(statetest.V0SettingUp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +70,7 @@ func TestWriteKeepsVersion0Keys(t *testing.T) {
 	if err := Write(dir, r); err != nil {
 		t.Fatal(err)
 	}
-	b, err = os.ReadFile(Path(dir, "wan_mape"))
+	b, err := os.ReadFile(Path(dir, "wan_mape"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mapehelper/mapehelper/mapcalc"
 	"github.com/mapehelper/mapehelper/state"
+	"github.com/mapehelper/mapehelper/state/statetest"
 )
 
 type fakeSource struct {
@@ -231,15 +232,11 @@ func TestWriteText(t *testing.T) {
 }
 
 // TestVersion0StateFile: a state file of the layout before package state
-// (recorded in state/testdata, as up wrote it for the v6plus seed) still
-// gives the full report after an upgrade that left the interface up.
+// (recorded in package statetest, as up wrote it for the v6plus seed)
+// still gives the full report after an upgrade that left the interface up.
 func TestVersion0StateFile(t *testing.T) {
-	b, err := os.ReadFile("../state/testdata/v0-up.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "wan_mape.json"), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "wan_mape.json"), statetest.V0Up, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := Collector{States: DirSource{Dir: dir}, Flows: fakeFlows{flows: []Flow{tcp(6016)}},
