@@ -100,10 +100,7 @@ func Up(ctx context.Context, env *Env, p *Plan) (*state.Record, error) {
 		return nil, unchanged(env, old, st, codeErr(CodeFirewallFailed, err))
 	}
 	env.Trace.Mark("include-validate")
-	k := env.kernel
-	if k == nil {
-		k = &sysKernel{env: env}
-	}
+	k := env.objects()
 	// What exists before we start decides what a failure may remove.
 	had, err := probe(k, p)
 	if err != nil {
@@ -302,10 +299,7 @@ func Down(ctx context.Context, env *Env, iface string) error {
 		return codeErr(CodeFailed, err)
 	}
 	env.Trace.Mark("state-read")
-	k := env.kernel
-	if k == nil {
-		k = &sysKernel{env: env}
-	}
+	k := env.objects()
 	name := tunnel.DeviceName(iface)
 	if st != nil && st.Tunnel != "" {
 		name = st.Tunnel
@@ -369,6 +363,15 @@ type kernel interface {
 	removeCE(link string, ce netip.Addr) error
 	deleteRules(iface string) error
 	removeInclude(iface string) error
+}
+
+// objects is what up and down change: env.kernel when a test set one,
+// else the real system.
+func (env *Env) objects() kernel {
+	if env.kernel != nil {
+		return env.kernel
+	}
+	return &sysKernel{env: env}
 }
 
 // sysKernel changes the namespace and files of env through rtnetlink,
