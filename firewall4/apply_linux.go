@@ -91,17 +91,22 @@ func Exists(c *nftables.Conn, iface string) (bool, error) {
 	return false, nil
 }
 
-// build queues the chains and rules of rs in the order Render prints them.
+// build queues the sets, chains and rules of rs in the order Render prints
+// them. Every chain exists before a rule refers to it: the kernel resolves
+// jump and goto targets when it takes each rule.
 func (rs *Ruleset) build(c *nftables.Conn, t *nftables.Table) error {
-	var sets []*nftables.Chain
 	for i := range rs.setCount() {
 		ch := c.AddChain(&nftables.Chain{Name: SetChain(i), Table: t})
-		sets = append(sets, ch)
 		if err := rs.addSNAT(c, t, ch, i); err != nil {
 			return err
 		}
 	}
-	if err := rs.addDispatch(c, t, sets); err != nil {
+	if rs.counted() {
+		if err := rs.addCounting(c, t); err != nil {
+			return err
+		}
+	}
+	if err := rs.addDispatch(c, t); err != nil {
 		return err
 	}
 	if rs.MSS != 0 {
@@ -117,9 +122,8 @@ func (rs *Ruleset) build(c *nftables.Conn, t *nftables.Table) error {
 // For ICMP the kernel maps the echo identifier into the same range, which
 // is what the BR checks.
 func (rs *Ruleset) addSNAT(c *nftables.Conn, t *nftables.Table, ch *nftables.Chain, i int) error {
-	protos := &nftables.Set{Table: t, Anonymous: true, Constant: true, KeyType: nftables.TypeInetProto}
-	elems := []nftables.SetElement{{Key: []byte{unix.IPPROTO_TCP}}, {Key: []byte{unix.IPPROTO_UDP}}, {Key: []byte{unix.IPPROTO_ICMP}}}
-	if err := c.AddSet(protos, elems); err != nil {
+	protos, err := addProtoSet(c, t)
+	if err != nil {
 		return fmt.Errorf("nftables: add protocol set of %s: %w", ch.Name, err)
 	}
 	a4 := rs.IPv4.As4()
@@ -144,14 +148,138 @@ func (rs *Ruleset) addSNAT(c *nftables.Conn, t *nftables.Table, ch *nftables.Cha
 	return nil
 }
 
-// addDispatch queues the base chain that spreads new connections over
-// every port set in turn:
+// connlimitInvert is NFT_CONNLIMIT_F_INV (`ct count over N`), which
+// golang.org/x/sys/unix does not define.
+const connlimitInvert = 1
+
+// Registers of the count key: meta l4proto in NFT_REG_1 (its first 32-bit
+// word), then ip daddr and the port in the next two 32-bit registers, the
+// layout nft uses for `meta l4proto . ip daddr . th dport`.
+const (
+	regKey   = 1 // NFT_REG_1
+	regDaddr = 9 // NFT_REG32_01
+	regPort  = 10
+)
+
+// addCounting queues the count sets and the chains that use them:
+//
+//	set occ_i { type inet_proto . ipv4_addr . inet_service; size 65535; flags dynamic; }
+//	chain try_i { meta l4proto != icmp add @occ_i { meta l4proto . ip daddr . th dport ct count over SIZE } return
+//	  meta l4proto icmp add @occ_i { meta l4proto . ip daddr . 0 ct count over SIZE } return
+//	  goto set_i }
+//	chain walk { jump try_0; …; jump try_N-1 }
+func (rs *Ruleset) addCounting(c *nftables.Conn, t *nftables.Table) error {
+	key, err := nftables.ConcatSetType(nftables.TypeInetProto, nftables.TypeIPAddr, nftables.TypeInetService)
+	if err != nil {
+		return fmt.Errorf("nftables: count key type: %w", err)
+	}
+	var try []*nftables.Chain
+	for i := range rs.setCount() {
+		occ := &nftables.Set{Table: t, Name: OccSet(i), KeyType: key, Dynamic: true, Size: occSize}
+		if err := c.AddSet(occ, nil); err != nil {
+			return fmt.Errorf("nftables: add set %s: %w", occ.Name, err)
+		}
+		ch := c.AddChain(&nftables.Chain{Name: TryChain(i), Table: t})
+		try = append(try, ch)
+		for _, exprs := range countExprs(occ, rs.PortSets[i].Len()) {
+			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: exprs})
+		}
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictGoto, Chain: SetChain(i)}}})
+	}
+	walk := c.AddChain(&nftables.Chain{Name: ChainWalk, Table: t})
+	for _, ch := range try {
+		c.AddRule(&nftables.Rule{Table: t, Chain: walk, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: ch.Name}}})
+	}
+	return nil
+}
+
+// countExprs are the two counting rules of a try chain (Ruleset.tryRules):
+//
+//	meta l4proto != icmp add @occ { meta l4proto . ip daddr . th dport ct count over SIZE } return
+//	meta l4proto icmp add @occ { meta l4proto . ip daddr . 0 ct count over SIZE } return
+func countExprs(occ *nftables.Set, size int) [][]expr.Any {
+	rule := func(op expr.CmpOp, port expr.Any) []expr.Any {
+		return []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: op, Register: 1, Data: []byte{unix.IPPROTO_ICMP}},
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: regKey},
+			&expr.Payload{DestRegister: regDaddr, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+			port,
+			&expr.Dynset{SrcRegKey: regKey, SetName: occ.Name, SetID: occ.ID, Operation: unix.NFT_DYNSET_OP_ADD,
+				Exprs: []expr.Any{&expr.Connlimit{Count: uint32(size), Flags: connlimitInvert}}},
+			&expr.Verdict{Kind: expr.VerdictReturn},
+		}
+	}
+	return [][]expr.Any{
+		rule(expr.CmpOpNeq, &expr.Payload{DestRegister: regPort, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}),
+		rule(expr.CmpOpEq, &expr.Immediate{Register: regPort, Data: []byte{0, 0}}),
+	}
+}
+
+// addProtoSet queues the anonymous set { icmp, tcp, udp }: the protocols
+// we SNAT.
+func addProtoSet(c *nftables.Conn, t *nftables.Table) (*nftables.Set, error) {
+	protos := &nftables.Set{Table: t, Anonymous: true, Constant: true, KeyType: nftables.TypeInetProto}
+	elems := []nftables.SetElement{{Key: []byte{unix.IPPROTO_TCP}}, {Key: []byte{unix.IPPROTO_UDP}}, {Key: []byte{unix.IPPROTO_ICMP}}}
+	return protos, c.AddSet(protos, elems)
+}
+
+// addDispatch queues the base chain. Without counting it spreads new
+// connections over every port set in turn:
 //
 //	chain srcnat { type nat hook postrouting priority srcnat - 1; policy accept;
 //	  oifname "map-x" numgen inc mod N vmap { 0 : jump set_0, … } }
-func (rs *Ruleset) addDispatch(c *nftables.Conn, t *nftables.Table, sets []*nftables.Chain) error {
+//
+// With counting, a connection tries the set numgen picks, then every set
+// in order, then (every set looked full) the set numgen picks, unchecked:
+//
+//	oifname "map-x" meta l4proto { icmp, tcp, udp } numgen inc mod N vmap { 0 : jump try_0, … }
+//	oifname "map-x" meta l4proto { icmp, tcp, udp } jump walk
+//	oifname "map-x" meta l4proto { icmp, tcp, udp } numgen inc mod N vmap { 0 : jump set_0, … }
+//
+// Only the protocols we SNAT enter the try chains, so their rules can tell
+// ICMP from TCP/UDP by one comparison; others go on to fw4's masquerade,
+// as set_i would not SNAT them either.
+func (rs *Ruleset) addDispatch(c *nftables.Conn, t *nftables.Table) error {
 	ch := c.AddChain(&nftables.Chain{Name: ChainSNAT, Table: t, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityRef(prioSrcNAT)})
+	add := func(tail func() ([]expr.Any, error)) error {
+		exprs := ifname(unix.NFT_META_OIFNAME, rs.Tunnel)
+		if rs.counted() {
+			protos, err := addProtoSet(c, t)
+			if err != nil {
+				return fmt.Errorf("nftables: add protocol set of %s: %w", ChainSNAT, err)
+			}
+			exprs = append(exprs, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+				&expr.Lookup{SourceRegister: 1, SetName: protos.Name, SetID: protos.ID})
+		}
+		more, err := tail()
+		if err != nil {
+			return err
+		}
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: append(exprs, more...)})
+		return nil
+	}
+	dispatch := func(chain func(int) string) func() ([]expr.Any, error) {
+		return func() ([]expr.Any, error) { return rs.numgenVmap(c, t, chain) }
+	}
+	if !rs.counted() {
+		return add(dispatch(SetChain))
+	}
+	walk := func() ([]expr.Any, error) {
+		return []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: ChainWalk}}, nil
+	}
+	for _, tail := range []func() ([]expr.Any, error){dispatch(TryChain), walk, dispatch(SetChain)} {
+		if err := add(tail); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// numgenVmap queues the verdict map of `numgen inc mod N vmap { 0 : jump
+// chain(0), … }` and returns the expressions of that statement.
+func (rs *Ruleset) numgenVmap(c *nftables.Conn, t *nftables.Table, chain func(int) string) ([]expr.Any, error) {
 	vmap := &nftables.Set{Table: t, Anonymous: true, Constant: true, IsMap: true,
 		KeyType: nftables.TypeInteger, DataType: nftables.TypeVerdict}
 	// numgen yields a host-order integer, but google/nftables marks every
@@ -161,19 +289,18 @@ func (rs *Ruleset) addDispatch(c *nftables.Conn, t *nftables.Table, sets []*nfta
 	// exactly `numgen inc mod N vmap { 0 : jump set_0, … }` (nft hides the
 	// byteorder step), which is what the include says.
 	var elems []nftables.SetElement
-	for i, s := range sets {
+	for i := range rs.setCount() {
 		elems = append(elems, nftables.SetElement{Key: binary.BigEndian.AppendUint32(nil, uint32(i)),
-			VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: s.Name}})
+			VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: chain(i)}})
 	}
 	if err := c.AddSet(vmap, elems); err != nil {
-		return fmt.Errorf("nftables: add port-set map: %w", err)
+		return nil, fmt.Errorf("nftables: add port-set map: %w", err)
 	}
-	exprs := append(ifname(unix.NFT_META_OIFNAME, rs.Tunnel),
-		&expr.Numgen{Register: 1, Type: unix.NFT_NG_INCREMENTAL, Modulus: uint32(len(sets))},
+	return []expr.Any{
+		&expr.Numgen{Register: 1, Type: unix.NFT_NG_INCREMENTAL, Modulus: uint32(rs.setCount())},
 		&expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4},
-		&expr.Lookup{SourceRegister: 1, IsDestRegSet: true, DestRegister: 0, SetName: vmap.Name, SetID: vmap.ID})
-	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: exprs})
-	return nil
+		&expr.Lookup{SourceRegister: 1, IsDestRegSet: true, DestRegister: 0, SetName: vmap.Name, SetID: vmap.ID},
+	}, nil
 }
 
 // addMSS queues the clamp, one rule per direction:

@@ -64,15 +64,16 @@ func TestApplyIsOneBatch(t *testing.T) {
 	if got, want := types[1:4], []int{nft(unix.NFT_MSG_NEWTABLE), nft(unix.NFT_MSG_DELTABLE), nft(unix.NFT_MSG_NEWTABLE)}; got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Fatalf("batch starts %#x, want add/delete/add table", got)
 	}
-	sets := len(rs.PortSets)
+	n := len(rs.PortSets)
+	chains, sets, elems, rules := 2*n+3, 2*n+5, n+5, 5*n+5
 	for _, c := range []struct {
 		msg, want int
 		what      string
 	}{
-		{unix.NFT_MSG_NEWCHAIN, sets + 2, "chains (one per port set, srcnat, mss)"},
-		{unix.NFT_MSG_NEWSET, sets + 1, "anonymous sets (a protocol set per port set, the verdict map)"},
-		{unix.NFT_MSG_NEWSETELEM, sets + 1, "set element batches"},
-		{unix.NFT_MSG_NEWRULE, sets + 3, "rules (one SNAT per set, dispatch, two MSS)"},
+		{unix.NFT_MSG_NEWCHAIN, chains, "chains (set_i, try_i, walk, srcnat, mss)"},
+		{unix.NFT_MSG_NEWSET, sets, "sets (occ_i, a protocol set per set_i and per srcnat rule, two verdict maps)"},
+		{unix.NFT_MSG_NEWSETELEM, elems, "set element batches (the anonymous sets)"},
+		{unix.NFT_MSG_NEWRULE, rules, "rules (SNAT per set, 3 per try_i, one per set in walk, 3 in srcnat, two MSS)"},
 		{unix.NFT_MSG_DELCHAIN, 0, "chain deletions"},
 		{unix.NFT_MSG_DELRULE, 0, "rule deletions"},
 	} {
@@ -80,7 +81,7 @@ func TestApplyIsOneBatch(t *testing.T) {
 			t.Errorf("%d %s, want %d", got, c.what, c.want)
 		}
 	}
-	if len(types) != 2+3+(sets+2)+2*(sets+1)+(sets+3) {
+	if len(types) != 2+3+chains+sets+elems+rules {
 		t.Errorf("%d messages: something beyond the model was sent", len(types))
 	}
 }

@@ -1,8 +1,24 @@
 // Package firewall4 builds the nftables rules of one MAP interface: SNAT of
 // TCP, UDP and ICMP leaving the tunnel, spread over every port set, and a
-// TCP MSS clamp on the tunnel. One model (Ruleset) has two outputs that must
-// agree: Apply loads it through netlink in one atomic batch, Render writes
-// the same ruleset as nft text for the include fw4 loads on every reload.
+// TCP MSS clamp on the tunnel.
+//
+// Spreading: numgen picks the port set a new connection tries first. A
+// per-set connection count (nft_connlimit in a dynamic set keyed by
+// protocol, destination address and port) tells whether that set still has
+// a port free towards the destination; if not, the connection tries every
+// set in order and takes the first that has one. Without the count, a
+// connection sent to a set whose ports are all taken towards its
+// destination clashes in the kernel's NAT and its SYN is dropped until a
+// retransmission lands in another set (issue 6: 88 % of new connections
+// within 3 s at 90 % occupancy).
+//
+// Two kernel facts shape the rules. A set element carries the count
+// expression of the rule that created it, so every rule that adds to a
+// set uses the same `ct count over N` and acts by its verdict (return
+// when full) rather than by an inverted match. nf_conncount adds the
+// connection to every set it tries, so a set it passed over looks fuller
+// than it is while that connection lives; the fallback when every set
+// looks full is numgen, as without counts.
 //
 // Ownership: each interface gets its own table, `table ip mapehelper_<iface>`.
 // fw4 reload and restart touch only `table inet fw4`, so our table survives
@@ -25,7 +41,15 @@ const TablePrefix = "mapehelper_"
 const (
 	ChainSNAT = "srcnat" // nat postrouting, priority srcnat - 1: picks a port set
 	ChainMSS  = "mss"    // filter forward, priority mangle: TCP MSS clamp
+	ChainWalk = "walk"   // tries every port set in order
 )
+
+// occSize bounds each per-set count set (destinations with connections
+// through that set). The kernel's garbage collection drops an element once
+// its connections are gone; when the set is full, add fails, the rule does
+// not match and the connection stays in the set numgen picked, as it would
+// without counting.
+const occSize = 65535
 
 // Priorities of our base chains. NAT: the first nat chain that binds a
 // connection wins, so srcnat - 1 runs before fw4's zone masquerade
@@ -105,11 +129,25 @@ func New(cfg Config) (*Ruleset, error) {
 // SetChain names the chain that SNATs into port set i.
 func SetChain(i int) string { return fmt.Sprintf("set_%d", i) }
 
+// TryChain names the chain that SNATs into port set i if the set has a
+// port free towards the destination and returns otherwise.
+func TryChain(i int) string { return fmt.Sprintf("try_%d", i) }
+
+// OccSet names the dynamic set that counts port set i's connections per
+// destination.
+func OccSet(i int) string { return fmt.Sprintf("occ_%d", i) }
+
 // Chains lists our chains in creation order (the order `nft list` prints).
 func (rs *Ruleset) Chains() []string {
 	var c []string
 	for i := range rs.setCount() {
 		c = append(c, SetChain(i))
+	}
+	if rs.counted() {
+		for i := range rs.setCount() {
+			c = append(c, TryChain(i))
+		}
+		c = append(c, ChainWalk)
 	}
 	c = append(c, ChainSNAT)
 	if rs.MSS != 0 {
@@ -121,6 +159,10 @@ func (rs *Ruleset) Chains() []string {
 // setCount is the number of SNAT chains: one per port set, or one
 // port-less chain when there are no port sets.
 func (rs *Ruleset) setCount() int { return max(len(rs.PortSets), 1) }
+
+// counted reports whether connections are counted per set: only with two
+// port sets or more is there another set to send a connection to.
+func (rs *Ruleset) counted() bool { return len(rs.PortSets) > 1 }
 
 // snatTarget is the `snat to` argument of set chain i.
 func (rs *Ruleset) snatTarget(i int) string {
@@ -134,26 +176,73 @@ func (rs *Ruleset) snatTarget(i int) string {
 	return fmt.Sprintf("%v:%d-%d", rs.IPv4, p.Lo, p.Hi)
 }
 
-// Render writes the table exactly as `nft list table ip <table>` prints it
-// after Apply, so the two outputs can be compared byte for byte.
-func (rs *Ruleset) Render() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "table ip %s {\n", rs.Table)
-	for i := range rs.setCount() {
-		fmt.Fprintf(&b, "\tchain %s {\n\t\tmeta l4proto { icmp, tcp, udp } snat to %s\n\t}\n\n", SetChain(i), rs.snatTarget(i))
+// tryRules are the rules of try_i: count the connection in occ_i (TCP
+// and UDP per destination address and port; ICMP echo ids are unique per
+// destination address only, hence the constant port) and return when the
+// set is full, else SNAT into it. The count includes the connection
+// itself: nf_conncount adds it first, so `over SIZE` means full.
+func (rs *Ruleset) tryRules(i int) []string {
+	n := rs.PortSets[i].Len()
+	return []string{
+		fmt.Sprintf("meta l4proto != icmp add @%s { meta l4proto . ip daddr . th dport ct count over %d } return", OccSet(i), n),
+		fmt.Sprintf("meta l4proto icmp add @%s { meta l4proto . ip daddr . 0 ct count over %d } return", OccSet(i), n),
+		"goto " + SetChain(i),
 	}
-	fmt.Fprintf(&b, "\tchain %s {\n\t\ttype nat hook postrouting priority srcnat - 1; policy accept;\n", ChainSNAT)
+}
+
+// dispatch is `numgen inc mod N vmap { 0 : jump CHAIN_0, … }`.
+func (rs *Ruleset) dispatch(chain func(int) string) string {
 	var vm []string
 	for i := range rs.setCount() {
-		vm = append(vm, fmt.Sprintf("%d : jump %s", i, SetChain(i)))
+		vm = append(vm, fmt.Sprintf("%d : jump %s", i, chain(i)))
 	}
-	fmt.Fprintf(&b, "\t\toifname %q numgen inc mod %d vmap { %s }\n\t}\n", rs.Tunnel, rs.setCount(), strings.Join(vm, ", "))
-	if rs.MSS != 0 {
-		fmt.Fprintf(&b, "\n\tchain %s {\n\t\ttype filter hook forward priority mangle; policy accept;\n", ChainMSS)
-		for _, dir := range []string{"oifname", "iifname"} {
-			fmt.Fprintf(&b, "\t\t%s %q tcp flags syn / syn,rst tcp option maxseg size > %d tcp option maxseg size set %d\n", dir, rs.Tunnel, rs.MSS, rs.MSS)
+	return fmt.Sprintf("numgen inc mod %d vmap { %s }", rs.setCount(), strings.Join(vm, ", "))
+}
+
+// Render writes the table exactly as `nft list table ip <table>` prints it
+// after Apply, so the two outputs can be compared byte for byte (nft lists
+// sets before chains).
+func (rs *Ruleset) Render() string {
+	var b strings.Builder
+	chain := func(name string, rules ...string) {
+		fmt.Fprintf(&b, "\tchain %s {\n", name)
+		for _, r := range rules {
+			fmt.Fprintf(&b, "\t\t%s\n", r)
 		}
 		b.WriteString("\t}\n")
+	}
+	fmt.Fprintf(&b, "table ip %s {\n", rs.Table)
+	if rs.counted() {
+		for i := range rs.setCount() {
+			fmt.Fprintf(&b, "\tset %s {\n\t\ttype inet_proto . ipv4_addr . inet_service\n\t\tsize %d\n\t\tflags dynamic\n\t}\n\n", OccSet(i), occSize)
+		}
+	}
+	for i := range rs.setCount() {
+		chain(SetChain(i), "meta l4proto { icmp, tcp, udp } snat to "+rs.snatTarget(i))
+		b.WriteString("\n")
+	}
+	hook := "type nat hook postrouting priority srcnat - 1; policy accept;"
+	if rs.counted() {
+		var walk []string
+		for i := range rs.setCount() {
+			chain(TryChain(i), rs.tryRules(i)...)
+			b.WriteString("\n")
+			walk = append(walk, "jump "+TryChain(i))
+		}
+		chain(ChainWalk, walk...)
+		b.WriteString("\n")
+		match := fmt.Sprintf("oifname %q meta l4proto { icmp, tcp, udp } ", rs.Tunnel)
+		chain(ChainSNAT, hook, match+rs.dispatch(TryChain), match+"jump "+ChainWalk, match+rs.dispatch(SetChain))
+	} else {
+		chain(ChainSNAT, hook, fmt.Sprintf("oifname %q %s", rs.Tunnel, rs.dispatch(SetChain)))
+	}
+	if rs.MSS != 0 {
+		var rules []string
+		for _, dir := range []string{"oifname", "iifname"} {
+			rules = append(rules, fmt.Sprintf("%s %q tcp flags syn / syn,rst tcp option maxseg size > %d tcp option maxseg size set %d", dir, rs.Tunnel, rs.MSS, rs.MSS))
+		}
+		b.WriteString("\n")
+		chain(ChainMSS, append([]string{"type filter hook forward priority mangle; policy accept;"}, rules...)...)
 	}
 	b.WriteString("}\n")
 	return b.String()

@@ -41,11 +41,20 @@ func TestRenderSeed(t *testing.T) {
 	got := rs.Render()
 	for _, want := range []string{
 		"table ip mapehelper_wan_mape {\n",
+		"\tset occ_0 {\n\t\ttype inet_proto . ipv4_addr . inet_service\n\t\tsize 65535\n\t\tflags dynamic\n\t}\n",
 		"\tchain set_0 {\n\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:6016-6031\n\t}\n",
 		"\tchain set_14 {\n\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:63360-63375\n\t}\n",
+		"\tchain try_3 {\n" +
+			"\t\tmeta l4proto != icmp add @occ_3 { meta l4proto . ip daddr . th dport ct count over 16 } return\n" +
+			"\t\tmeta l4proto icmp add @occ_3 { meta l4proto . ip daddr . 0 ct count over 16 } return\n" +
+			"\t\tgoto set_3\n\t}\n",
+		"\tchain walk {\n\t\tjump try_0\n\t\tjump try_1\n",
+		"\t\tjump try_14\n\t}\n",
 		"type nat hook postrouting priority srcnat - 1; policy accept;",
-		`oifname "map-wan_mape" numgen inc mod 15 vmap { 0 : jump set_0, 1 : jump set_1,`,
-		"14 : jump set_14 }\n",
+		"\t\toifname \"map-wan_mape\" meta l4proto { icmp, tcp, udp } numgen inc mod 15 vmap { 0 : jump try_0, 1 : jump try_1,",
+		"14 : jump try_14 }\n\t\toifname \"map-wan_mape\" meta l4proto { icmp, tcp, udp } jump walk\n" +
+			"\t\toifname \"map-wan_mape\" meta l4proto { icmp, tcp, udp } numgen inc mod 15 vmap { 0 : jump set_0,",
+		"14 : jump set_14 }\n\t}\n",
 		"type filter hook forward priority mangle; policy accept;",
 		`iifname "map-wan_mape" tcp flags syn / syn,rst tcp option maxseg size > 1420 tcp option maxseg size set 1420`,
 	} {
@@ -53,11 +62,16 @@ func TestRenderSeed(t *testing.T) {
 			t.Errorf("render lacks %q\n%s", want, got)
 		}
 	}
-	if n := strings.Count(got, "snat to"); n != 15 {
-		t.Errorf("%d snat rules, want one per port set (15)", n)
+	for what, want := range map[string]int{"snat to": 15, "set occ_": 15, "chain try_": 15, "} return": 30, "goto set_": 15, "jump walk": 1} {
+		if n := strings.Count(got, what); n != want {
+			t.Errorf("%d × %q, want %d", n, what, want)
+		}
 	}
-	if want := []string{"set_0", "set_14", "srcnat", "mss"}; rs.Chains()[0] != want[0] || rs.Chains()[14] != want[1] || rs.Chains()[15] != want[2] || rs.Chains()[16] != want[3] {
-		t.Errorf("chains %v", rs.Chains())
+	chains := rs.Chains()
+	for i, want := range map[int]string{0: "set_0", 14: "set_14", 15: "try_0", 29: "try_14", 30: "walk", 31: "srcnat", 32: "mss"} { // the order nft lists
+		if len(chains) != 33 || chains[i] != want {
+			t.Errorf("chains %v: want %s at %d of 33", chains, want, i)
+		}
 	}
 	inc := rs.Include()
 	if !strings.Contains(inc, "table ip mapehelper_wan_mape\ndelete table ip mapehelper_wan_mape\ntable ip mapehelper_wan_mape {\n") {
@@ -73,11 +87,17 @@ func TestRenderEdgeCases(t *testing.T) {
 		not  []string
 	}{
 		{"no mss", func(c *Config) { c.MTU = 0 }, []string{"srcnat"}, []string{"chain mss", "maxseg"}},
+		// One set: nowhere else to send a connection, so nothing is counted.
 		{"single port", func(c *Config) { c.PortSets = []mapcalc.PortRange{{Lo: 5000, Hi: 5000}} },
-			[]string{"snat to 14.8.52.86:5000\n", "numgen inc mod 1 vmap { 0 : jump set_0 }"}, nil},
+			[]string{"snat to 14.8.52.86:5000\n", `"map-wan_mape" numgen inc mod 1 vmap { 0 : jump set_0 }`}, []string{"occ_", "walk", "try_"}},
 		{"no port sets", func(c *Config) { c.PortSets = nil },
-			[]string{"snat to 14.8.52.86\n", "numgen inc mod 1 vmap { 0 : jump set_0 }"}, []string{"14.8.52.86:"}},
-		{"ocn", func(c *Config) { c.PortSets = ocnSets() }, []string{"mod 63 vmap", "62 : jump set_62 }"}, nil},
+			[]string{"snat to 14.8.52.86\n", `"map-wan_mape" numgen inc mod 1 vmap { 0 : jump set_0 }`}, []string{"14.8.52.86:", "occ_", "walk"}},
+		// Each set is full at its own size.
+		{"uneven sets", func(c *Config) { c.PortSets = []mapcalc.PortRange{{Lo: 5000, Hi: 5000}, {Lo: 6000, Hi: 6003}} },
+			[]string{"@occ_0 { meta l4proto . ip daddr . th dport ct count over 1 } return", "@occ_1 { meta l4proto . ip daddr . 0 ct count over 4 } return",
+				"snat to 14.8.52.86:5000\n", "snat to 14.8.52.86:6000-6003\n", "numgen inc mod 2 vmap { 0 : jump try_0, 1 : jump try_1 }",
+				"numgen inc mod 2 vmap { 0 : jump set_0, 1 : jump set_1 }"}, nil},
+		{"ocn", func(c *Config) { c.PortSets = ocnSets() }, []string{"mod 63 vmap", "62 : jump try_62 }", "62 : jump set_62 }", "set occ_62 {", "goto set_62\n\t}\n", "jump try_62\n\t}\n"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,7 +152,8 @@ func TestNewRejects(t *testing.T) {
 }
 
 // FuzzNew: any port-set list New accepts renders one SNAT rule and one
-// vmap entry per set, every range ascending and inside 1-65535.
+// vmap entry per set, every range ascending and inside 1-65535, and with
+// two sets or more a count, a try chain and a walk step per set.
 func FuzzNew(f *testing.F) {
 	f.Add([]byte{0x17, 0x80, 0x17, 0x8f, 0x27, 0x80, 0x27, 0x8f}, uint16(1460))
 	f.Add([]byte{}, uint16(0))
@@ -151,7 +172,18 @@ func FuzzNew(f *testing.F) {
 		if n := strings.Count(out, " snat to "); n != max(len(sets), 1) {
 			t.Fatalf("%d snat rules for %d sets", n, len(sets))
 		}
-		if n := strings.Count(out, ": jump set_"); n != max(len(sets), 1) {
+		entry := ": jump set_"
+		if len(sets) > 1 {
+			entry = ": jump try_"
+			// Every set is counted, tried first by its own chain and
+			// reachable from walk.
+			for what, want := range map[string]int{"set occ_": len(sets), "} return": 2 * len(sets), "\t\tjump try_": len(sets), "goto set_": len(sets)} {
+				if n := strings.Count(out, what); n != want {
+					t.Fatalf("%d × %q for %d sets, want %d", n, what, len(sets), want)
+				}
+			}
+		}
+		if n := strings.Count(out, entry); n != max(len(sets), 1) {
 			t.Fatalf("%d vmap entries for %d sets", n, len(sets))
 		}
 		if (rs.MSS != 0) != strings.Contains(out, "maxseg") {

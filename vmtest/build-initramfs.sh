@@ -19,7 +19,8 @@ profile="$here/arch/$arch.sh"
 . "$profile"
 
 # Modules the data plane and the BR use; their dependencies are added by
-# modprobe. veth and nft_connlimit are for the test topology and rules.
+# modprobe. nft_connlimit is the data plane's per-port-set connection count
+# (firewall4); veth is for the test topology.
 MODULES="ip6_tunnel tunnel6 nf_tables nft_nat nft_chain_nat nft_numgen nft_ct
 nf_conntrack nf_nat veth nft_masq nft_objref nft_connlimit nft_limit nft_reject_inet
 nf_conntrack_netlink"
