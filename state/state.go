@@ -29,7 +29,9 @@ import (
 // It is on tmpfs: nothing survives a reboot and flash is not worn.
 const DefaultDir = "/var/run/mapehelper"
 
-// Version is the layout Write records. Version 0 (no "version" key) is the
+// Version is the layout of a record made now; the writer sets
+// Record.Version, and Write keeps whatever it says, so rewriting an old
+// record never claims keys it lacks. Version 0 (no "version" key) is the
 // layout before the record kept the tunnel's ttl and encaplimit: enough for
 // status and down, not for rebuilding the previous tunnel (see Restorable).
 const Version = 1
@@ -187,9 +189,8 @@ func Parse(b []byte) (*Record, error) {
 
 // Write replaces the state file of r.Interface in dir atomically (write a
 // temporary file, then rename), so a reader or a crash never sees half a
-// record. It stamps the current Version.
+// record.
 func Write(dir string, r *Record) error {
-	r.Version = Version
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode state of %s: %w", r.Interface, err)

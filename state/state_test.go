@@ -66,7 +66,7 @@ func TestWriteKeepsVersion0Keys(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	r.TTL, r.EncapLimit = 64, "ignore"
+	r.Version, r.TTL, r.EncapLimit = Version, 64, "ignore"
 	if err := Write(dir, r); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestResultRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := &Record{Interface: "wan_mape", State: Up, ResultJSON: res.JSON(), Link: "wan0", TTL: 64}
+		r := &Record{Version: Version, Interface: "wan_mape", State: Up, ResultJSON: res.JSON(), Link: "wan0", TTL: 64}
 		dir := t.TempDir()
 		if err := Write(dir, r); err != nil {
 			t.Fatal(err)
