@@ -175,20 +175,26 @@ func planWith(t *testing.T, prefix string, ttl int, encap string, mtu int) *Plan
 	return p
 }
 
-// TestUpFailureRestoresPrevious: a re-up with a new prefix and new tunnel
-// options that fails in any step after validation puts the previous up
-// back exactly (tunnel options included) and keeps its record, with the
-// error added; down then removes everything.
+// TestUpFailureRestoresPrevious: a re-up with new tunnel options (to a new
+// prefix, or the same one) that fails in any step after validation puts
+// the previous up back exactly (tunnel options included) and keeps its
+// record, with the error added; down then removes everything.
 func TestUpFailureRestoresPrevious(t *testing.T) {
-	for step, code := range map[string]string{
-		"ensureTunnel": CodeTunnelFailed, "applyRules": CodeFirewallFailed,
-		"installInclude": CodeFirewallFailed, "removeCE": CodeTunnelFailed,
+	const seed = "240b:12:3456:7800::/56"
+	for _, tc := range []struct{ step, code, prefix string }{
+		{"ensureTunnel", CodeTunnelFailed, "240b:12:3457:7900::/56"},
+		{"applyRules", CodeFirewallFailed, "240b:12:3457:7900::/56"},
+		{"installInclude", CodeFirewallFailed, "240b:12:3457:7900::/56"},
+		{"removeCE", CodeTunnelFailed, "240b:12:3457:7900::/56"}, // the previous CE, now stale
+		{"ensureTunnel", CodeTunnelFailed, seed},
+		{"applyRules", CodeFirewallFailed, seed},
+		{"installInclude", CodeFirewallFailed, seed},
 	} {
-		t.Run(step, func(t *testing.T) {
+		t.Run(tc.step+" "+tc.prefix, func(t *testing.T) {
 			f := newFake()
 			env := fakeEnv(t, f)
 			ctx := context.Background()
-			if _, err := Up(ctx, env, planWith(t, "240b:12:3456:7800::/56", 0, "", 0)); err != nil {
+			if _, err := Up(ctx, env, planWith(t, seed, 0, "", 0)); err != nil {
 				t.Fatal(err)
 			}
 			first := f.snapshot()
@@ -196,11 +202,10 @@ func TestUpFailureRestoresPrevious(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.fail[step] = 1
-			next := planWith(t, "240b:12:3457:7900::/56", 32, "4", 1400)
-			_, err = Up(ctx, env, next)
-			if !errors.Is(err, errInjected) || Code(err) != code || !strings.Contains(err.Error(), "previous setup was restored") {
-				t.Fatalf("up = %v (code %q), want the injected failure, %s, restored", err, Code(err), code)
+			f.fail[tc.step] = 1
+			_, err = Up(ctx, env, planWith(t, tc.prefix, 32, "4", 1400))
+			if !errors.Is(err, errInjected) || Code(err) != tc.code || !strings.Contains(err.Error(), "previous setup was restored") {
+				t.Fatalf("up = %v (code %q), want the injected failure, %s, restored", err, Code(err), tc.code)
 			}
 			if now := f.snapshot(); now != first {
 				t.Fatalf("not restored:\n--- before\n%s\n--- after\n%s", first, now)
@@ -209,8 +214,8 @@ func TestUpFailureRestoresPrevious(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rec.State != state.Up || rec.CE != prev.CE || rec.TTL != 64 || rec.EncapLimit != "ignore" ||
-				rec.IPv4 != prev.IPv4 || rec.ErrorCode != code || !strings.Contains(rec.Error, "injected") ||
+			if rec.State != state.Up || rec.CE != prev.CE || rec.TTL != 64 || rec.EncapLimit != "ignore" || rec.MTU != 1460 ||
+				rec.IPv4 != prev.IPv4 || rec.ErrorCode != tc.code || !strings.Contains(rec.Error, "injected") ||
 				len(rec.StaleCE) != 0 || !rec.Restorable() {
 				t.Errorf("record after the failed up = %+v", rec)
 			}
