@@ -10,7 +10,9 @@
 #                   stock is left out (16 ports per destination cannot carry
 #                   200 connections in conntrack's 120 s TIME_WAIT: ~9 000
 #                   connect timeouts, 15 min). bench-ci: 2 000 connections in
-#                   4 alternating rounds of masq and ours.
+#                   4 alternating rounds of masq and ours; asserts ours 100 %
+#                   and zero BR drops; ours >= 0.95 x masq is an INFO line
+#                   (0.88-1.03 over three runs on a loaded host: too noisy).
 .PHONY: bench bench-ci bench-lint
 BENCH_MANYDST    = vmtest.mdn=10000 vmtest.mdshapes=masq,ours,perport
 BENCH_CI_MANYDST = vmtest.mdn=2000 vmtest.mdrounds=4 vmtest.mdshapes=masq,ours
