@@ -95,7 +95,9 @@ hex4() {
 }
 
 # snapshot NS FILE: everything mapehelper may touch in NS, as text that
-# only changes when the state does (counter values masked).
+# only changes when the state does (counter values and the elements of
+# dynamic sets masked: those are live connections, e.g. firewall4's
+# per-port-set counts, which traffic and every reload change).
 snapshot() {
 	{
 		echo "## link"
@@ -111,7 +113,12 @@ snapshot() {
 		n "$1" "$IP" -6 rule show
 		echo "## nft"
 		n "$1" "$NFT" list ruleset
-	} 2>&1 | sed -e 's/packets [0-9]* bytes [0-9]*/packets * bytes */g' >"$2"
+	} 2>&1 | sed -e 's/packets [0-9]* bytes [0-9]*/packets * bytes */g' | awk '
+		/^\tset / { dyn = 0 }
+		/^\t\tflags .*dynamic/ { dyn = 1 }
+		dyn && /^\t\telements = / { skip = 1 }
+		skip { if (/}$/) skip = 0; next }
+		{ print }' >"$2"
 }
 
 # samestate NAME A B: verdict on two snapshots; shows the first differences.
