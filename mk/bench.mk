@@ -12,7 +12,8 @@
 #                   connect timeouts, 15 min). bench-ci: 2 000 connections in
 #                   4 alternating rounds of masq and ours; asserts ours 100 %
 #                   and zero BR drops; ours >= 0.95 x masq is an INFO line
-#                   (0.88-1.03 over three runs on a loaded host: too noisy).
+#                   (0.67-1.21 over runs of one build on a loaded host: too
+#                   noisy); 263 s in the guest under load, hence -t 600.
 .PHONY: bench bench-ci bench-lint
 BENCH_MANYDST    = vmtest.mdn=10000 vmtest.mdshapes=masq,ours,perport
 BENCH_CI_MANYDST = vmtest.mdn=2000 vmtest.mdrounds=4 vmtest.mdshapes=masq,ours
@@ -22,7 +23,7 @@ bench: bench-lint
 	sh bench/vm.sh -t 2400 $(BENCH_MANYDST)
 
 bench-ci: bench-lint
-	VMTEST_WORK=$(CURDIR)/build/bench-ci-vm sh bench/vm.sh -t 420 -o build/bench-ci.json vmtest.shapes=ours,perport vmtest.occ=90 vmtest.benchci=1 vmtest.applyn=5 $(BENCH_CI_MANYDST)
+	VMTEST_WORK=$(CURDIR)/build/bench-ci-vm sh bench/vm.sh -t 600 -o build/bench-ci.json vmtest.shapes=ours,perport vmtest.occ=90 vmtest.benchci=1 vmtest.applyn=5 $(BENCH_CI_MANYDST)
 
 bench-lint:
 	shellcheck -x bench/vm.sh bench/table.sh bench/guest/*.sh
