@@ -34,6 +34,8 @@
 #   mdrounds=R   rounds (default 1)
 #   mdclose=C    fin (default) or rst
 #   mdshapes=…   shapes to measure (default masq and bench.sh's shapes)
+#   mdtw=S       the CE's conntrack TIME_WAIT timeout in seconds (default:
+#                the kernel's 120)
 #   mdratio=X    bench-ci: the least rate of ours / masq (default 0.95);
 #                an INFO line unless vmtest.strict=1: three bench-ci-sized
 #                runs on the loaded 2-core TCG host gave 0.878, 0.912 and
@@ -122,6 +124,7 @@ md_setup() {
 	# BR: the VM's default conntrack limit (8192 with 1 GiB) would drop
 	# new flows. A router sized for this load has at least as many.
 	echo 65536 >/sys/module/nf_conntrack/parameters/hashsize
+	[ -z "${VMTEST_mdtw:-}" ] || sysctl_ns ce1 net.netfilter.nf_conntrack_tcp_timeout_time_wait "$VMTEST_mdtw"
 	echo 262144 >/proc/sys/net/netfilter/nf_conntrack_max
 }
 
