@@ -469,7 +469,7 @@ func nftCode(err error) string {
 func nftHint(err error) error {
 	switch nftCode(err) {
 	case CodeNoKernelSupport:
-		return fmt.Errorf("%w (kernel lacks nftables NAT: install kmod-nft-nat)", err)
+		return fmt.Errorf("%w (kernel lacks nftables NAT or ct count: install kmod-nft-nat and kmod-nft-connlimit)", err)
 	case CodeNoPermission:
 		return fmt.Errorf("%w (need root or CAP_NET_ADMIN)", err)
 	}

@@ -39,7 +39,7 @@ var errorCodes = {
 	UNSUPPORTED_TYPE:  _('This MAP type is not supported; use MAP-E, MAP-T or LW4over6.'),
 	NO_TUNLINK:        _('The tunnel link interface is missing or has no IPv6 address yet.'),
 	NO_PERMISSION:     _('The mapehelper program lacks the permission to create the tunnel or the firewall rules.'),
-	NO_KERNEL_SUPPORT: _('The kernel lacks a module MAP-E needs (ip6_tunnel or nftables NAT); install kmod-ip6-tunnel and kmod-nft-nat.'),
+	NO_KERNEL_SUPPORT: _('The kernel lacks a module MAP-E needs (ip6_tunnel, nftables NAT or ct count); install kmod-ip6-tunnel, kmod-nft-nat and kmod-nft-connlimit.'),
 	FIREWALL_FAILED:   _('The firewall rules for the port sets could not be installed; the previous rules stay in force.'),
 	TUNNEL_FAILED:     _('The IPv4-in-IPv6 tunnel could not be created.'),
 	MISSING_PREFIX:    _('No delegated IPv6 prefix or global IPv6 address is known yet on the tunnel link.'),
