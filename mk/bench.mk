@@ -2,7 +2,7 @@
 # per-port numgen SNAT, in vmtest's VM with a port-set-enforcing BR.
 #   make bench      full run: TCP capacity (240, 1008), occupancy 50/90/99 %,
 #                   UDP/ICMP capacity; table + bench/results.json
-#   make bench-ci   (in TEST_TARGETS, ~65 s) reduced run with assertions (ours >= whole port set,
+#   make bench-ci   (in TEST_TARGETS, ~2.5 min) reduced run with assertions (ours >= whole port set,
 #                   zero BR drops, ours >= per-port at 90 % occupancy)
 #   test 3 (many destinations, bench/guest/manydst.sh): 10 000 short TCP
 #                   connections (FIN close) to 50 server addresses per shape,
