@@ -163,7 +163,7 @@ const (
 
 // addCounting queues the count sets and the chains that use them:
 //
-//	set occ_i { type inet_proto . ipv4_addr . inet_service; size 65535; flags dynamic; }
+//	set occ_i { type inet_proto . ipv4_addr . inet_service; flags dynamic; } (unsized: see dynsetListSize)
 //	chain try_i { meta l4proto != icmp add @occ_i { meta l4proto . ip daddr . th dport ct count over SIZE } return
 //	  meta l4proto icmp add @occ_i { meta l4proto . ip daddr . 0 ct count over SIZE } return
 //	  goto set_i }
@@ -175,7 +175,7 @@ func (rs *Ruleset) addCounting(c *nftables.Conn, t *nftables.Table) error {
 	}
 	var try []*nftables.Chain
 	for i := range rs.setCount() {
-		occ := &nftables.Set{Table: t, Name: OccSet(i), KeyType: key, Dynamic: true, Size: occSize}
+		occ := &nftables.Set{Table: t, Name: OccSet(i), KeyType: key, Dynamic: true} // unsized: see dynsetListSize
 		if err := c.AddSet(occ, nil); err != nil {
 			return fmt.Errorf("nftables: add set %s: %w", occ.Name, err)
 		}

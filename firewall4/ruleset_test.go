@@ -191,3 +191,27 @@ func FuzzNew(f *testing.F) {
 		}
 	})
 }
+
+// TestIncludeLeavesCountSetsUnsized guards kernel memory: a `size` on a
+// dynamic set makes the kernel allocate its hash table for that many
+// elements when the include is loaded (129 MB for OCN's 63 sets at 65535),
+// so the loadable text must not carry one, while Render, which mirrors
+// `nft list`, shows the element limit the kernel fills in.
+func TestIncludeLeavesCountSetsUnsized(t *testing.T) {
+	cfg := seedConfig()
+	cfg.PortSets = ocnSets()
+	rs, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := rs.Include()
+	if n := strings.Count(inc, "set occ_"); n != len(cfg.PortSets) {
+		t.Fatalf("include has %d count sets, want %d", n, len(cfg.PortSets))
+	}
+	if strings.Contains(inc, "\t\tsize ") {
+		t.Fatalf("include sizes a count set (allocated up front on load):\n%s", inc)
+	}
+	if n := strings.Count(rs.Render(), "size 65535"); n != len(cfg.PortSets) {
+		t.Fatalf("Render shows %d element limits, want %d (one per count set, as nft list prints)", n, len(cfg.PortSets))
+	}
+}
