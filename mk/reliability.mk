@@ -24,7 +24,7 @@ reliability-lint:
 	shellcheck -x reliability/vm.sh reliability/fuzz-long.sh reliability/guest/*.sh
 
 reliability-vm:
-	sh reliability/vm.sh -t 900 vmtest.rel=$(RELIABILITY_PARTS) vmtest.kills=$(RELIABILITY_KILLS) vmtest.soak=$(RELIABILITY_SOAK)
+	sh reliability/vm.sh -t 1200 vmtest.rel=$(RELIABILITY_PARTS) vmtest.kills=$(RELIABILITY_KILLS) vmtest.soak=$(RELIABILITY_SOAK)
 
 reliability-known-bugs:
 	-MAPEHELPER_KNOWN_BUGS=1 $(GO) test -count=1 ./reliability/
