@@ -54,6 +54,14 @@ bench() {
 	echo "VMTEST BENCH $_j}"
 }
 
+# mss_chain DEV: the MSS clamp chain every hand-made shape shares (ours
+# renders its own), so shapes differ only in their SNAT.
+mss_chain() {
+	printf '\tchain mss {\n\t\ttype filter hook forward priority mangle; policy accept;\n'
+	printf '\t\t%s "%s" tcp flags syn / syn,rst tcp option maxseg size set 1420\n' oifname "$1" iifname "$1"
+	printf '\t}\n'
+}
+
 # perport_up NS IFACE FIXTURE: the tunnel by hand, then one SNAT rule that
 # picks one port out of all ports of all sets by numgen.
 perport_up() {
@@ -71,11 +79,7 @@ perport_up() {
 	done
 	cat >/tmp/perport.nft <<-EOT
 		table ip vmtest_fallback {
-			chain mss {
-				type filter hook forward priority mangle; policy accept;
-				oifname "map-$2" tcp flags syn / syn,rst tcp option maxseg size set 1420
-				iifname "map-$2" tcp flags syn / syn,rst tcp option maxseg size set 1420
-			}
+		$(mss_chain "map-$2")
 			chain post {
 				type nat hook postrouting priority srcnat - 1; policy accept;
 				oifname "map-$2" meta l4proto { tcp, udp, icmp } snat ip to $(fx "$3" IPV4) : numgen inc mod $_k map { $_map }

@@ -72,11 +72,7 @@ md_up() {
 		n ce1 "$NFT" delete table ip vmtest_fallback
 		n ce1 "$NFT" -f - <<-EOT
 			table ip vmtest_fallback {
-				chain mss {
-					type filter hook forward priority mangle; policy accept;
-					oifname "map-mape1" tcp flags syn / syn,rst tcp option maxseg size set 1420
-					iifname "map-mape1" tcp flags syn / syn,rst tcp option maxseg size set 1420
-				}
+			$(mss_chain map-mape1)
 				chain post {
 					type nat hook postrouting priority srcnat - 1; policy accept;
 					oifname "map-mape1" masquerade

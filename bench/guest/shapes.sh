@@ -29,11 +29,7 @@ alt_nft() {
 	_dev="$2" _v4="$3"
 	_n="$(echo "$4" | tr ',' '\n' | wc -l)"
 	echo "table ip vmtest_fallback {"
-	echo "	chain mss {"
-	echo "		type filter hook forward priority mangle; policy accept;"
-	echo "		oifname \"$_dev\" tcp flags syn / syn,rst tcp option maxseg size set 1420"
-	echo "		iifname \"$_dev\" tcp flags syn / syn,rst tcp option maxseg size set 1420"
-	echo "	}"
+	mss_chain "$_dev"
 	_k=0
 	for _r in $(echo "$4" | tr ',' ' '); do
 		echo "	chain s_$_k {"
