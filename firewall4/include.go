@@ -1,10 +1,10 @@
 package firewall4
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -123,7 +123,11 @@ func (in Include) memoKey(text []byte) string {
 	if err != nil {
 		return "" // no identity, no memo: the check runs
 	}
-	h := sha256.New()
+	// FNV-128a, not SHA-256: the memo only has to tell texts apart by
+	// accident (writing into the runtime directory needs root, who could
+	// skip the check anyway), and crypto/sha256 links Go's FIPS module:
+	// +262 KB on mipsel, past the 4 MiB budget.
+	h := fnv.New128a()
 	h.Write([]byte(who))
 	h.Write([]byte{0})
 	h.Write(text)
