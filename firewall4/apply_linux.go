@@ -112,7 +112,23 @@ func (rs *Ruleset) build(c *nftables.Conn, t *nftables.Table) error {
 	if rs.MSS != 0 {
 		rs.addMSS(c, t)
 	}
+	rs.addGuard(c, t)
 	return nil
+}
+
+// addGuard queues the guard chain:
+//
+//	oifname "map-X" ip saddr != A drop
+func (rs *Ruleset) addGuard(c *nftables.Conn, t *nftables.Table) {
+	ch := c.AddChain(&nftables.Chain{Name: ChainGuard, Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityRef(prioGuard)})
+	a4 := rs.IPv4.As4()
+	exprs := append(ifname(unix.NFT_META_OIFNAME, rs.Tunnel),
+		// ip saddr: 4 bytes at network header + 12.
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: a4[:]},
+		&expr.Verdict{Kind: expr.VerdictDrop})
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: exprs})
 }
 
 // addSNAT queues the rule of port-set chain i:

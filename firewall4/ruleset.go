@@ -41,7 +41,12 @@ const TablePrefix = "mapehelper_"
 const (
 	ChainSNAT = "srcnat" // nat postrouting, priority srcnat - 1: picks a port set
 	ChainMSS  = "mss"    // filter forward, priority mangle: TCP MSS clamp
-	ChainWalk = "walk"   // tries every port set in order
+	// ChainGuard drops what would leave the tunnel without our SNAT: a
+	// packet conntrack calls invalid (a LAN host's RST after its flow was
+	// forgotten) is never NATed and would carry its private source to the
+	// ISP, whose BR drops it anyway. Runs after every NAT chain.
+	ChainGuard = "guard" // filter postrouting, priority srcnat + 1
+	ChainWalk  = "walk"  // tries every port set in order
 )
 
 // The per-set count sets are created without a size. The kernel sizes a
@@ -65,6 +70,7 @@ const dynsetListSize = 65535
 const (
 	prioSrcNAT = 100 - 1
 	prioMangle = -150
+	prioGuard  = 100 + 1
 )
 
 // Config is what the rules depend on.
@@ -161,7 +167,7 @@ func (rs *Ruleset) Chains() []string {
 	if rs.MSS != 0 {
 		c = append(c, ChainMSS)
 	}
-	return c
+	return append(c, ChainGuard)
 }
 
 // setCount is the number of SNAT chains: one per port set, or one
@@ -261,6 +267,9 @@ func (rs *Ruleset) render(listing bool) string {
 		b.WriteString("\n")
 		chain(ChainMSS, append([]string{"type filter hook forward priority mangle; policy accept;"}, rules...)...)
 	}
+	b.WriteString("\n")
+	chain(ChainGuard, "type filter hook postrouting priority srcnat + 1; policy accept;",
+		fmt.Sprintf("oifname %q ip saddr != %v drop", rs.Tunnel, rs.IPv4))
 	b.WriteString("}\n")
 	return b.String()
 }

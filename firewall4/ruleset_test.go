@@ -62,15 +62,16 @@ func TestRenderSeed(t *testing.T) {
 			t.Errorf("render lacks %q\n%s", want, got)
 		}
 	}
-	for what, want := range map[string]int{"snat to": 15, "set occ_": 15, "chain try_": 15, "} return": 30, "goto set_": 15, "jump walk": 1} {
+	for what, want := range map[string]int{"snat to": 15, "set occ_": 15, "chain try_": 15, "} return": 30, "goto set_": 15, "jump walk": 1,
+		"\tchain guard {\n\t\ttype filter hook postrouting priority srcnat + 1; policy accept;\n\t\toifname \"map-wan_mape\" ip saddr != 14.8.52.86 drop\n\t}\n": 1} {
 		if n := strings.Count(got, what); n != want {
 			t.Errorf("%d × %q, want %d", n, what, want)
 		}
 	}
 	chains := rs.Chains()
-	for i, want := range map[int]string{0: "set_0", 14: "set_14", 15: "try_0", 29: "try_14", 30: "walk", 31: "srcnat", 32: "mss"} { // the order nft lists
-		if len(chains) != 33 || chains[i] != want {
-			t.Errorf("chains %v: want %s at %d of 33", chains, want, i)
+	for i, want := range map[int]string{0: "set_0", 14: "set_14", 15: "try_0", 29: "try_14", 30: "walk", 31: "srcnat", 32: "mss", 33: "guard"} { // the order nft lists
+		if len(chains) != 34 || chains[i] != want {
+			t.Errorf("chains %v: want %s at %d of 34", chains, want, i)
 		}
 	}
 	inc := rs.Include()

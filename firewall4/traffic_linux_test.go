@@ -2,11 +2,13 @@ package firewall4
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand"
 	"net"
 	"sort"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -359,4 +361,79 @@ func TestTrafficHighOccupancy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%d of %d new connections at 90 %% occupancy made it on the first SYN: %v", len(again), churn, err)
 	}
+}
+
+// TestTrafficGuard: a packet that leaves the tunnel without our SNAT (here
+// one conntrack does not track, as it does not track a LAN host's stray
+// RST) is dropped by the guard instead of carrying its private source to
+// the ISP; a tracked packet from the same source leaves translated. The
+// control run without the guard chain shows the stray packet would leave.
+func TestTrafficGuard(t *testing.T) {
+	r, s := trafficPair(t, seedSets())
+	r.Run(t, "ip", "addr", "add", "192.168.1.1/32", "dev", "lo")
+	r.Run(t, "nft", `add table ip rawtest; add chain ip rawtest out { type filter hook output priority raw; }; add rule ip rawtest out udp dport 5400 notrack`)
+	var srv *net.UDPConn
+	var err error
+	s.Do(t, func() { srv, err = net.ListenUDP("udp4", &net.UDPAddr{Port: 0}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	// The notrack rule matches destination port 5400 only: listen there too.
+	var stray *net.UDPConn
+	s.Do(t, func() { stray, err = net.ListenUDP("udp4", &net.UDPAddr{Port: 5400}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stray.Close()
+	// send writes one datagram from 192.168.1.1; a drop on the router's
+	// own output path shows as EPERM, which only the stray send may get.
+	send := func(port int, mayDrop bool) {
+		t.Helper()
+		r.Do(t, func() {
+			c, derr := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 168, 1, 1)}, &net.UDPAddr{IP: net.IPv4(198, 51, 100, 1), Port: port})
+			if derr != nil {
+				err = derr
+				return
+			}
+			defer c.Close()
+			_, err = c.Write([]byte("x"))
+		})
+		if err != nil && !(mayDrop && errors.Is(err, syscall.EPERM)) {
+			t.Fatal(err)
+		}
+	}
+	recv := func(c *net.UDPConn) *net.UDPAddr {
+		_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, from, rerr := c.ReadFromUDP(make([]byte, 16))
+		if rerr != nil {
+			return nil
+		}
+		return from
+	}
+
+	send(srv.LocalAddr().(*net.UDPAddr).Port, false)
+	from := recv(srv)
+	if from == nil || !from.IP.Equal(net.IPv4(14, 8, 52, 86)) || !inSets(uint16(from.Port)) {
+		t.Fatalf("tracked datagram arrived from %v, want 14.8.52.86 with a port in the sets", from)
+	}
+	send(5400, true)
+	if from := recv(stray); from != nil {
+		t.Fatalf("untracked datagram left the tunnel from %v; the guard should drop it", from)
+	}
+	r.Run(t, "nft", "delete chain ip mapehelper_wan_mape guard")
+	send(5400, false)
+	if from := recv(stray); from == nil || !from.IP.Equal(net.IPv4(192, 168, 1, 1)) {
+		t.Fatalf("control without the guard: untracked datagram arrived from %v, want 192.168.1.1 (else this test proves nothing)", from)
+	}
+}
+
+// inSets reports whether port lies in one of the seed's port sets.
+func inSets(port uint16) bool {
+	for _, s := range seedSets() {
+		if s.Contains(port) {
+			return true
+		}
+	}
+	return false
 }
