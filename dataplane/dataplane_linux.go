@@ -163,7 +163,7 @@ func apply(env *Env, k kernel, p *Plan, old, st *state.Record) error {
 	// Only when the mapping may have changed (no clean previous up of the
 	// same IPv4, port sets and CE), since ICMP entries of the current
 	// address are deleted too (see natFilter).
-	if env.Conntrack != nil && (old == nil || old.State != state.Up || old.IPv4 != st.IPv4 || old.CE != st.CE ||
+	if env.Conntrack != nil && (!old.IsUp() || old.IPv4 != st.IPv4 || old.CE != st.CE ||
 		!slices.Equal(old.PortSets, st.PortSets)) {
 		var prev netip.Addr
 		if old != nil {
@@ -189,7 +189,7 @@ func apply(env *Env, k kernel, p *Plan, old, st *state.Record) error {
 // otherwise the new record says "error" (keeping the stale CE addresses).
 func unchanged(env *Env, old, st *state.Record, cause error) error {
 	rec := st
-	if old != nil && old.State == state.Up {
+	if old.IsUp() {
 		prev := *old
 		rec = &prev
 	} else {
@@ -241,7 +241,7 @@ func undo(env *Env, k kernel, p *Plan, old, st *state.Record, had existing, caus
 		return record(env, st, annotate(cause, fmt.Sprintf("removing it incomplete: %v", rerr)))
 	}
 	msg := "everything of the interface was removed"
-	if old == nil || old.State != state.Up {
+	if !old.IsUp() {
 		msg = "what it made was removed"
 	}
 	return record(env, st, annotate(cause, msg))

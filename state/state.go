@@ -88,11 +88,14 @@ func (r *Record) CEAddr() netip.Addr {
 	return a
 }
 
+// IsUp reports whether r records a working up (false for no record).
+func (r *Record) IsUp() bool { return r != nil && r.State == Up }
+
 // Restorable reports whether the record describes a working up that has
 // everything needed to rebuild it (Version 1 on): a failed up puts such a
 // state back; older records lack the tunnel options.
 func (r *Record) Restorable() bool {
-	return r != nil && r.State == Up && r.Version >= 1 && r.TTL != 0 && r.Link != ""
+	return r.IsUp() && r.Version >= 1 && r.TTL != 0 && r.Link != ""
 }
 
 // Result rebuilds the calculator result the record was written from (the
