@@ -259,36 +259,32 @@ func addProtoSet(c *nftables.Conn, t *nftables.Table) (*nftables.Set, error) {
 func (rs *Ruleset) addDispatch(c *nftables.Conn, t *nftables.Table) error {
 	ch := c.AddChain(&nftables.Chain{Name: ChainSNAT, Table: t, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityRef(prioSrcNAT)})
-	add := func(tail func() ([]expr.Any, error)) error {
-		exprs := ifname(unix.NFT_META_OIFNAME, rs.Tunnel)
-		if rs.counted() {
-			protos, err := addProtoSet(c, t)
-			if err != nil {
-				return fmt.Errorf("nftables: add protocol set of %s: %w", ChainSNAT, err)
-			}
-			exprs = append(exprs, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-				&expr.Lookup{SourceRegister: 1, SetName: protos.Name, SetID: protos.ID})
-		}
-		more, err := tail()
+	if !rs.counted() {
+		spread, err := rs.numgenVmap(c, t, SetChain)
 		if err != nil {
 			return err
 		}
-		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: append(exprs, more...)})
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: append(ifname(unix.NFT_META_OIFNAME, rs.Tunnel), spread...)})
 		return nil
 	}
-	dispatch := func(chain func(int) string) func() ([]expr.Any, error) {
-		return func() ([]expr.Any, error) { return rs.numgenVmap(c, t, chain) }
+	tryFirst, err := rs.numgenVmap(c, t, TryChain)
+	if err != nil {
+		return err
 	}
-	if !rs.counted() {
-		return add(dispatch(SetChain))
+	fallback, err := rs.numgenVmap(c, t, SetChain)
+	if err != nil {
+		return err
 	}
-	walk := func() ([]expr.Any, error) {
-		return []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: ChainWalk}}, nil
-	}
-	for _, tail := range []func() ([]expr.Any, error){dispatch(TryChain), walk, dispatch(SetChain)} {
-		if err := add(tail); err != nil {
-			return err
+	walk := []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: ChainWalk}}
+	for _, tail := range [][]expr.Any{tryFirst, walk, fallback} {
+		protos, err := addProtoSet(c, t)
+		if err != nil {
+			return fmt.Errorf("nftables: add protocol set of %s: %w", ChainSNAT, err)
 		}
+		exprs := append(ifname(unix.NFT_META_OIFNAME, rs.Tunnel),
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Lookup{SourceRegister: 1, SetName: protos.Name, SetID: protos.ID})
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: append(exprs, tail...)})
 	}
 	return nil
 }
