@@ -38,8 +38,8 @@ type Include struct {
 }
 
 // checkedDir (under RuntimeDir) remembers which include texts the checker
-// accepted: one empty file per text, named by the SHA-256 of the checker's
-// ID and the text. Spawning `nft -c` costs 150-400 ms per run in the
+// accepted: one empty file per text, named by a hash (FNV-128a, see
+// memoKey) of the checker's ID and the text. Spawning `nft -c` costs 150-400 ms per run in the
 // emulated VM (and far more than everything else up does on a small
 // router), while the text is a pure function of the rule model, so it
 // changes only when the mapping does. The memo lives on tmpfs: the first
