@@ -19,9 +19,7 @@ ce_state_dir() {
 # were added, which a link going down and up changes without changing
 # what they are.
 rsnap() {
-	# Addresses still in duplicate address detection list as "tentative".
-	wait_dad "$1"
-	snapshot "$1" "$2.raw"
+	snapshot "$1" "$2.raw" # waits for duplicate address detection
 	{
 		sed -e 's/^[0-9]*: /N: /' -e 's/@if[0-9]*/@ifN/g' -e 's/permaddr [0-9a-f:]*/permaddr */' "$2.raw" | drop_tunnel_ll | sort_routes
 		echo "## files"

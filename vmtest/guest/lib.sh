@@ -97,8 +97,12 @@ hex4() {
 # snapshot NS FILE: everything mapehelper may touch in NS, as text that
 # only changes when the state does (counter values and the elements of
 # dynamic sets masked: those are live connections, e.g. firewall4's
-# per-port-set counts, which traffic and every reload change).
+# per-port-set counts, which traffic and every reload change). It waits
+# for duplicate address detection first: an address listed "tentative" in
+# one snapshot and not in the next is the clock, not a change (vmtest's
+# "down leaves nothing" failed so on a fresh link in a CI run).
 snapshot() {
+	wait_dad "$1"
 	{
 		echo "## link"
 		n "$1" "$IP" -d link show
