@@ -51,7 +51,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		u.MaxRSSK = ru.Maxrss // KiB on Linux
+		u.MaxRSSK = int64(ru.Maxrss) // KiB on Linux; int32 on 32-bit arches
 	}
 	b, err := json.Marshal(u)
 	if err != nil {
