@@ -52,5 +52,5 @@ func (o *Interface) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(intFlag{&o.MTU}, "mtu", "tunnel MTU (default 1460)")
 	fs.Var(intFlag{&o.TTL}, "ttl", "tunnel hop limit (default 64)")
 	fs.StringVar(&o.EncapLimit, "encaplimit", o.EncapLimit, "tunnel encapsulation limit: a number or 'ignore' (default ignore)")
-	fs.StringVar(&o.Zone, "zone", o.Zone, "firewall zone (default wan)")
+	fs.StringVar(&o.Zone, "zone", o.Zone, "firewall zone handed to netifd (default: none; status judges port forwards from wan)")
 }

@@ -49,7 +49,7 @@ overlay="$work/vm-unit-$profile"
 	done
 	for p in $pkgs; do
 		name="$(echo "${p#github.com/mapehelper/mapehelper/}" | tr / -)"
-		CGO_ENABLED=0 go test -c -trimpath -ldflags '-s -w' -o "$overlay/usr/lib/mapehelper-tests/$name.test" "$p"
+		CGO_ENABLED=0 go test -c -tags vmkernel -trimpath -ldflags '-s -w' -o "$overlay/usr/lib/mapehelper-tests/$name.test" "$p"
 	done
 )
 cp "$self/guest/unit.sh" "$overlay/vmtest/unit.sh"
