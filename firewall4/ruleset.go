@@ -29,7 +29,6 @@ package firewall4
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/mapehelper/mapehelper/mapcalc"
 )
@@ -67,10 +66,10 @@ const dynsetListSize = 65535
 // Priorities of our base chains. NAT: the first nat chain that binds a
 // connection wins, so srcnat - 1 runs before fw4's zone masquerade
 // (priority srcnat) in the same postrouting hook.
-const (
-	prioSrcNAT = 100 - 1
-	prioMangle = -150
-	prioGuard  = 100 + 1
+var (
+	prioSrcNAT = priority{"srcnat", -1}
+	prioMangle = priority{"mangle", 0}
+	prioGuard  = priority{"srcnat", +1}
 )
 
 // Config is what the rules depend on.
@@ -82,7 +81,8 @@ type Config struct {
 	MTU       int                 // tunnel MTU: the MSS clamp is MTU-40; 0 disables the clamp
 }
 
-// Ruleset is the validated model both outputs are generated from.
+// Ruleset is the validated configuration of the rules; its model (see
+// model.go) is what both outputs are generated from.
 type Ruleset struct {
 	Table    string
 	Tunnel   string
@@ -152,23 +152,7 @@ func TryChain(i int) string { return fmt.Sprintf("try_%d", i) }
 func OccSet(i int) string { return fmt.Sprintf("occ_%d", i) }
 
 // Chains lists our chains in creation order (the order `nft list` prints).
-func (rs *Ruleset) Chains() []string {
-	var c []string
-	for i := range rs.setCount() {
-		c = append(c, SetChain(i))
-	}
-	if rs.counted() {
-		for i := range rs.setCount() {
-			c = append(c, TryChain(i))
-		}
-		c = append(c, ChainWalk)
-	}
-	c = append(c, ChainSNAT)
-	if rs.MSS != 0 {
-		c = append(c, ChainMSS)
-	}
-	return append(c, ChainGuard)
-}
+func (rs *Ruleset) Chains() []string { return rs.model().chainNames() }
 
 // setCount is the number of SNAT chains: one per port set, or one
 // port-less chain when there are no port sets.
@@ -178,101 +162,10 @@ func (rs *Ruleset) setCount() int { return max(len(rs.PortSets), 1) }
 // port sets or more is there another set to send a connection to.
 func (rs *Ruleset) counted() bool { return len(rs.PortSets) > 1 }
 
-// snatTarget is the `snat to` argument of set chain i.
-func (rs *Ruleset) snatTarget(i int) string {
-	if len(rs.PortSets) == 0 {
-		return rs.IPv4.String()
-	}
-	p := rs.PortSets[i]
-	if p.Lo == p.Hi {
-		return fmt.Sprintf("%v:%d", rs.IPv4, p.Lo)
-	}
-	return fmt.Sprintf("%v:%d-%d", rs.IPv4, p.Lo, p.Hi)
-}
-
-// tryRules are the rules of try_i: count the connection in occ_i (TCP
-// and UDP per destination address and port; ICMP echo ids are unique per
-// destination address only, hence the constant port) and return when the
-// set is full, else SNAT into it. The count includes the connection
-// itself: nf_conncount adds it first, so `over SIZE` means full.
-func (rs *Ruleset) tryRules(i int) []string {
-	n := rs.PortSets[i].Len()
-	return []string{
-		fmt.Sprintf("meta l4proto != icmp add @%s { meta l4proto . ip daddr . th dport ct count over %d } return", OccSet(i), n),
-		fmt.Sprintf("meta l4proto icmp add @%s { meta l4proto . ip daddr . 0 ct count over %d } return", OccSet(i), n),
-		"goto " + SetChain(i),
-	}
-}
-
-// dispatch is `numgen inc mod N vmap { 0 : jump CHAIN_0, … }`.
-func (rs *Ruleset) dispatch(chain func(int) string) string {
-	var vm []string
-	for i := range rs.setCount() {
-		vm = append(vm, fmt.Sprintf("%d : jump %s", i, chain(i)))
-	}
-	return fmt.Sprintf("numgen inc mod %d vmap { %s }", rs.setCount(), strings.Join(vm, ", "))
-}
-
 // Render writes the table exactly as `nft list table ip <table>` prints it
 // after Apply, so the two outputs can be compared byte for byte (nft lists
 // sets before chains).
-func (rs *Ruleset) Render() string { return rs.render(true) }
-
-// render writes the table; listing adds what the kernel fills in itself
-// (the count sets' element limit), which the loadable text must leave out
-// so that loading it allocates no hash table up front.
-func (rs *Ruleset) render(listing bool) string {
-	var b strings.Builder
-	chain := func(name string, rules ...string) {
-		fmt.Fprintf(&b, "\tchain %s {\n", name)
-		for _, r := range rules {
-			fmt.Fprintf(&b, "\t\t%s\n", r)
-		}
-		b.WriteString("\t}\n")
-	}
-	fmt.Fprintf(&b, "table ip %s {\n", rs.Table)
-	if rs.counted() {
-		for i := range rs.setCount() {
-			fmt.Fprintf(&b, "\tset %s {\n\t\ttype inet_proto . ipv4_addr . inet_service\n", OccSet(i))
-			if listing {
-				fmt.Fprintf(&b, "\t\tsize %d\n", dynsetListSize)
-			}
-			b.WriteString("\t\tflags dynamic\n\t}\n\n")
-		}
-	}
-	for i := range rs.setCount() {
-		chain(SetChain(i), "meta l4proto { icmp, tcp, udp } snat to "+rs.snatTarget(i))
-		b.WriteString("\n")
-	}
-	hook := "type nat hook postrouting priority srcnat - 1; policy accept;"
-	if rs.counted() {
-		var walk []string
-		for i := range rs.setCount() {
-			chain(TryChain(i), rs.tryRules(i)...)
-			b.WriteString("\n")
-			walk = append(walk, "jump "+TryChain(i))
-		}
-		chain(ChainWalk, walk...)
-		b.WriteString("\n")
-		match := fmt.Sprintf("oifname %q meta l4proto { icmp, tcp, udp } ", rs.Tunnel)
-		chain(ChainSNAT, hook, match+rs.dispatch(TryChain), match+"jump "+ChainWalk, match+rs.dispatch(SetChain))
-	} else {
-		chain(ChainSNAT, hook, fmt.Sprintf("oifname %q %s", rs.Tunnel, rs.dispatch(SetChain)))
-	}
-	if rs.MSS != 0 {
-		var rules []string
-		for _, dir := range []string{"oifname", "iifname"} {
-			rules = append(rules, fmt.Sprintf("%s %q tcp flags syn / syn,rst tcp option maxseg size > %d tcp option maxseg size set %d", dir, rs.Tunnel, rs.MSS, rs.MSS))
-		}
-		b.WriteString("\n")
-		chain(ChainMSS, append([]string{"type filter hook forward priority mangle; policy accept;"}, rules...)...)
-	}
-	b.WriteString("\n")
-	chain(ChainGuard, "type filter hook postrouting priority srcnat + 1; policy accept;",
-		fmt.Sprintf("oifname %q ip saddr != %v drop", rs.Tunnel, rs.IPv4))
-	b.WriteString("}\n")
-	return b.String()
-}
+func (rs *Ruleset) Render() string { return rs.model().text(true) }
 
 // Include is the file fw4 loads at the top level of its ruleset on every
 // start, reload and restart. The add-delete-add preamble replaces whatever
@@ -280,5 +173,5 @@ func (rs *Ruleset) render(listing bool) string {
 // never duplicate rules and a changed port set leaves no stale chain.
 func (rs *Ruleset) Include() string {
 	return fmt.Sprintf("# Generated by mapehelper for %s; do not edit (rewritten on every up).\ntable ip %s\ndelete table ip %s\n%s",
-		rs.Tunnel, rs.Table, rs.Table, rs.render(false))
+		rs.Tunnel, rs.Table, rs.Table, rs.model().text(false))
 }
