@@ -259,6 +259,17 @@ func oif(name string) matchIfname { return matchIfname{out: true, name: name} }
 // identifier into the port range, which is what the BR checks).
 var snatProtos = matchL4Proto{protos: []uint8{protoICMP, protoTCP, protoUDP}}
 
+// The count sets' key and the keys try_i adds: TCP and UDP per
+// destination address and port, ICMP (echo ids are unique per destination
+// address only) per address with the constant port 0.
+var (
+	countKeyType   = []datatype{typeInetProto, typeIPv4Addr, typeInetService}
+	countKeyPort   = []keyPart{keyL4Proto, keyDaddr, keyDport}
+	countKeyNoPort = []keyPart{keyL4Proto, keyDaddr, keyZeroPort}
+	onlyICMP       = matchL4Proto{protos: []uint8{protoICMP}}
+	notICMP        = matchL4Proto{not: true, protos: []uint8{protoICMP}}
+)
+
 // model builds the table of rs: every set, chain and rule, in the order
 // `nft list` prints them. Chains are created in this order, which is the
 // order nft lists them, and all exist before any rule refers to one.
@@ -268,12 +279,9 @@ func (rs *Ruleset) model() *table {
 		t.chains = append(t.chains, &chain{name: name, base: base, rules: rules})
 	}
 	n := rs.setCount()
-	chains := func(name func(int) string) []string {
-		c := make([]string, n)
-		for i := range c {
-			c[i] = name(i)
-		}
-		return c
+	setChains := make([]string, n)
+	for i := range n {
+		setChains[i] = SetChain(i)
 	}
 
 	// set_i: SNAT into port set i.
@@ -282,29 +290,29 @@ func (rs *Ruleset) model() *table {
 		if len(rs.PortSets) > 0 {
 			s.ports = &rs.PortSets[i]
 		}
-		add(SetChain(i), nil, rule{snatProtos, s})
+		add(setChains[i], nil, rule{snatProtos, s})
 	}
 
 	srcnat := &baseChain{typ: "nat", hook: "postrouting", prio: prioSrcNAT}
 	tun := oif(rs.Tunnel)
 	if rs.counted() {
-		// try_i counts the connection in occ_i (TCP and UDP per
-		// destination address and port; ICMP echo ids are unique per
-		// destination address only, hence the constant port) and returns
-		// when the set is full, else SNATs into it. The count includes
-		// the connection itself: nf_conncount adds it first, so `over
-		// SIZE` means full.
+		// try_i counts the connection in occ_i (see countKeyPort) and
+		// returns when the set is full, else SNATs into it. The count
+		// includes the connection itself: nf_conncount adds it first, so
+		// `over SIZE` means full.
+		tryChains := make([]string, n)
 		for i := range n {
-			t.sets = append(t.sets, &set{name: OccSet(i), key: []datatype{typeInetProto, typeIPv4Addr, typeInetService}})
+			tryChains[i] = TryChain(i)
+			t.sets = append(t.sets, &set{name: OccSet(i), key: countKeyType})
 		}
-		var walk []rule
+		walk := make([]rule, n)
 		for i := range n {
-			size := rs.PortSets[i].Len()
-			add(TryChain(i), nil,
-				rule{matchL4Proto{not: true, protos: []uint8{protoICMP}}, countOver{OccSet(i), []keyPart{keyL4Proto, keyDaddr, keyDport}, size}, ret()},
-				rule{matchL4Proto{protos: []uint8{protoICMP}}, countOver{OccSet(i), []keyPart{keyL4Proto, keyDaddr, keyZeroPort}, size}, ret()},
-				rule{goTo(SetChain(i))})
-			walk = append(walk, rule{jump(TryChain(i))})
+			size, occ := rs.PortSets[i].Len(), t.sets[i].name
+			add(tryChains[i], nil,
+				rule{notICMP, countOver{occ, countKeyPort, size}, ret()},
+				rule{onlyICMP, countOver{occ, countKeyNoPort, size}, ret()},
+				rule{goTo(setChains[i])})
+			walk[i] = rule{jump(tryChains[i])}
 		}
 		add(ChainWalk, nil, walk...)
 		// A connection tries the set numgen picks, then every set in
@@ -313,11 +321,11 @@ func (rs *Ruleset) model() *table {
 		// their rules tell ICMP from TCP/UDP by one comparison; others go
 		// on to fw4's masquerade, as set_i would not SNAT them either.
 		add(ChainSNAT, srcnat,
-			rule{tun, snatProtos, numgenVmap{chains(TryChain)}},
+			rule{tun, snatProtos, numgenVmap{tryChains}},
 			rule{tun, snatProtos, jump(ChainWalk)},
-			rule{tun, snatProtos, numgenVmap{chains(SetChain)}})
+			rule{tun, snatProtos, numgenVmap{setChains}})
 	} else {
-		add(ChainSNAT, srcnat, rule{tun, numgenVmap{chains(SetChain)}})
+		add(ChainSNAT, srcnat, rule{tun, numgenVmap{setChains}})
 	}
 
 	if rs.MSS != 0 {

@@ -15,8 +15,9 @@ import (
 // by TestApplyAgreesWithRender in a namespace).
 
 // nftStmt is a statement's netlink form; every stmt of model.go has one.
+// nft appends the statement's expressions to to.
 type nftStmt interface {
-	nft(x *ruleCtx) ([]expr.Any, error)
+	nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error)
 }
 
 // ruleCtx is what a statement needs while its rule is queued: the
@@ -69,20 +70,20 @@ func queue(c *nftables.Conn, t *nftables.Table, m *table) error {
 		}
 		chains[i] = c.AddChain(nc)
 	}
+	x := &ruleCtx{c: c, t: t, sets: sets}
 	for i, ch := range m.chains {
 		for _, r := range ch.rules {
-			x := &ruleCtx{c: c, t: t, sets: sets}
-			var exprs []expr.Any
+			x.tcp = false
+			exprs := make([]expr.Any, 0, 4*len(r))
 			for _, s := range r {
 				ns, ok := s.(nftStmt)
 				if !ok {
 					return fmt.Errorf("nftables: chain %s: %s: no netlink form", ch.name, s.text())
 				}
-				e, err := ns.nft(x)
-				if err != nil {
+				var err error
+				if exprs, err = ns.nft(x, exprs); err != nil {
 					return fmt.Errorf("nftables: chain %s: %s: %w", ch.name, s.text(), err)
 				}
-				exprs = append(exprs, e...)
 			}
 			c.AddRule(&nftables.Rule{Table: t, Chain: chains[i], Exprs: exprs})
 		}
@@ -92,19 +93,19 @@ func queue(c *nftables.Conn, t *nftables.Table, m *table) error {
 
 // matchIfname: the name padded with zeros to IFNAMSIZ, compared in full,
 // as nft does.
-func (m matchIfname) nft(*ruleCtx) ([]expr.Any, error) {
+func (m matchIfname) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
 	key := expr.MetaKeyOIFNAME
 	if !m.out {
 		key = expr.MetaKeyIIFNAME
 	}
 	b := make([]byte, unix.IFNAMSIZ)
 	copy(b, m.name)
-	return []expr.Any{&expr.Meta{Key: key, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: b}}, nil
+	return append(to, &expr.Meta{Key: key, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: b}), nil
 }
 
 // matchL4Proto: one protocol is a comparison, several a lookup in an
 // anonymous constant set.
-func (m matchL4Proto) nft(x *ruleCtx) ([]expr.Any, error) {
+func (m matchL4Proto) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
 	load := &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1}
 	op := expr.CmpOpEq
 	if m.not {
@@ -112,7 +113,7 @@ func (m matchL4Proto) nft(x *ruleCtx) ([]expr.Any, error) {
 	}
 	if len(m.protos) == 1 {
 		x.tcp = x.tcp || (!m.not && m.protos[0] == protoTCP)
-		return []expr.Any{load, &expr.Cmp{Op: op, Register: 1, Data: []byte{m.protos[0]}}}, nil
+		return append(to, load, &expr.Cmp{Op: op, Register: 1, Data: []byte{m.protos[0]}}), nil
 	}
 	s := &nftables.Set{Table: x.t, Anonymous: true, Constant: true, KeyType: nftables.TypeInetProto}
 	elems := make([]nftables.SetElement, len(m.protos))
@@ -122,38 +123,36 @@ func (m matchL4Proto) nft(x *ruleCtx) ([]expr.Any, error) {
 	if err := x.c.AddSet(s, elems); err != nil {
 		return nil, fmt.Errorf("add protocol set: %w", err)
 	}
-	return []expr.Any{load, &expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID, Invert: m.not}}, nil
+	return append(to, load, &expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID, Invert: m.not}), nil
 }
 
 // matchSaddr: 4 bytes at network header + 12.
-func (m matchSaddr) nft(*ruleCtx) ([]expr.Any, error) {
+func (m matchSaddr) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
 	op := expr.CmpOpEq
 	if m.not {
 		op = expr.CmpOpNeq
 	}
 	a4 := m.addr.As4()
-	return []expr.Any{
+	return append(to,
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
-		&expr.Cmp{Op: op, Register: 1, Data: a4[:]},
-	}, nil
+		&expr.Cmp{Op: op, Register: 1, Data: a4[:]}), nil
 }
 
 // needTCP is the dependency nft adds before the first TCP header field of
 // a rule (and hides when listing): `meta l4proto tcp`.
-func (x *ruleCtx) needTCP() []expr.Any {
+func (x *ruleCtx) needTCP(to []expr.Any) []expr.Any {
 	if x.tcp {
-		return nil
+		return to
 	}
 	x.tcp = true
-	return []expr.Any{
+	return append(to,
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
-	}
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}})
 }
 
 // matchTCPFlags: the flags byte at transport header + 13, masked.
-func (m matchTCPFlags) nft(x *ruleCtx) ([]expr.Any, error) {
-	return append(x.needTCP(),
+func (m matchTCPFlags) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	return append(x.needTCP(to),
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 1, Mask: []byte{m.mask}, Xor: []byte{0}},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{m.set}}), nil
@@ -171,13 +170,13 @@ func mssOption(reg uint32, load bool) *expr.Exthdr {
 	return e
 }
 
-func (m matchMSSOver) nft(x *ruleCtx) ([]expr.Any, error) {
-	return append(x.needTCP(), mssOption(1, true),
+func (m matchMSSOver) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	return append(x.needTCP(to), mssOption(1, true),
 		&expr.Cmp{Op: expr.CmpOpGt, Register: 1, Data: binary.BigEndian.AppendUint16(nil, m.size)}), nil
 }
 
-func (m setMSS) nft(x *ruleCtx) ([]expr.Any, error) {
-	return append(x.needTCP(), &expr.Immediate{Register: 1, Data: binary.BigEndian.AppendUint16(nil, m.size)}, mssOption(1, false)), nil
+func (m setMSS) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	return append(x.needTCP(to), &expr.Immediate{Register: 1, Data: binary.BigEndian.AppendUint16(nil, m.size)}, mssOption(1, false)), nil
 }
 
 // connlimitInvert is NFT_CONNLIMIT_F_INV (`ct count over N`), which
@@ -196,12 +195,12 @@ func keyRegister(w int) uint32 {
 
 // countOver: the key fields loaded into consecutive registers, then a
 // dynset add carrying the connlimit expression.
-func (c countOver) nft(x *ruleCtx) ([]expr.Any, error) {
+func (c countOver) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
 	s := x.sets[c.set]
 	if s == nil {
 		return nil, fmt.Errorf("no set %s in the model", c.set)
 	}
-	var exprs []expr.Any
+	exprs := to
 	for w, k := range c.key { // every field here fits one 32-bit word
 		reg := keyRegister(w)
 		switch k {
@@ -229,7 +228,7 @@ func (c countOver) nft(x *ruleCtx) ([]expr.Any, error) {
 // first and storing big-endian keys gives the same lookups and lists as
 // exactly `numgen inc mod N vmap { 0 : jump set_0, … }` (nft hides the
 // byteorder step), which is what the include says.
-func (n numgenVmap) nft(x *ruleCtx) ([]expr.Any, error) {
+func (n numgenVmap) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
 	vmap := &nftables.Set{Table: x.t, Anonymous: true, Constant: true, IsMap: true,
 		KeyType: nftables.TypeInteger, DataType: nftables.TypeVerdict}
 	elems := make([]nftables.SetElement, len(n.chains))
@@ -240,18 +239,17 @@ func (n numgenVmap) nft(x *ruleCtx) ([]expr.Any, error) {
 	if err := x.c.AddSet(vmap, elems); err != nil {
 		return nil, fmt.Errorf("add verdict map: %w", err)
 	}
-	return []expr.Any{
+	return append(to,
 		&expr.Numgen{Register: 1, Type: unix.NFT_NG_INCREMENTAL, Modulus: uint32(len(n.chains))},
 		&expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4},
-		&expr.Lookup{SourceRegister: 1, IsDestRegSet: true, DestRegister: 0, SetName: vmap.Name, SetID: vmap.ID},
-	}, nil
+		&expr.Lookup{SourceRegister: 1, IsDestRegSet: true, DestRegister: 0, SetName: vmap.Name, SetID: vmap.ID}), nil
 }
 
 // snat: the address in register 1, the port range in 2 and 3 (a single
 // port in 2 only: nft's own form).
-func (s snat) nft(*ruleCtx) ([]expr.Any, error) {
+func (s snat) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
 	a4 := s.addr.As4()
-	exprs := []expr.Any{&expr.Immediate{Register: 1, Data: a4[:]}}
+	exprs := append(to, &expr.Immediate{Register: 1, Data: a4[:]})
 	nat := &expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1}
 	if p := s.ports; p != nil {
 		exprs = append(exprs, &expr.Immediate{Register: 2, Data: binary.BigEndian.AppendUint16(nil, p.Lo)})
@@ -268,10 +266,10 @@ var verdictKinds = map[string]expr.VerdictKind{
 	"drop": expr.VerdictDrop, "return": expr.VerdictReturn, "jump": expr.VerdictJump, "goto": expr.VerdictGoto,
 }
 
-func (v verdict) nft(*ruleCtx) ([]expr.Any, error) {
+func (v verdict) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
 	k, ok := verdictKinds[v.kind]
 	if !ok {
 		return nil, fmt.Errorf("verdict %q has no netlink form", v.kind)
 	}
-	return []expr.Any{&expr.Verdict{Kind: k, Chain: v.chain}}, nil
+	return append(to, &expr.Verdict{Kind: k, Chain: v.chain}), nil
 }
