@@ -50,7 +50,7 @@ func growReadBuffer(c *netlink.Conn) error {
 // atomically, so there is never a moment with half a ruleset, and applying
 // the same rs twice yields the same ruleset.
 func Apply(c *nftables.Conn, rs *Ruleset) error {
-	return apply(c, rs.model())
+	return apply(c, rs.built())
 }
 
 // apply loads the model m in one batch (see Apply).
