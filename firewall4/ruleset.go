@@ -20,6 +20,10 @@
 // than it is while that connection lives; the fallback when every set
 // looks full is numgen, as without counts.
 //
+// One model, two outputs: New builds the table once as typed statements
+// (model.go); the fw4 include and Render are its text, Apply sends its
+// netlink form (nftexpr_linux.go). A rule is written once, in model.go.
+//
 // Ownership: each interface gets its own table, `table ip mapehelper_<iface>`.
 // fw4 reload and restart touch only `table inet fw4`, so our table survives
 // them; the include re-creates it (add, delete, add in one transaction) so a
