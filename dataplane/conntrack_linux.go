@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/mapehelper/mapehelper/mapcalc"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +19,7 @@ import (
 type natFilter struct {
 	cur  net.IP
 	ips  []net.IP
-	sets [][2]uint16
+	sets []mapcalc.PortRange
 }
 
 func (f natFilter) MatchConntrackFlow(fl *netlink.ConntrackFlow) bool {
@@ -42,7 +43,7 @@ func (f natFilter) MatchConntrackFlow(fl *netlink.ConntrackFlow) bool {
 		return false // no port sets: the whole address is ours
 	}
 	for _, s := range f.sets {
-		if fl.Reverse.DstPort >= s[0] && fl.Reverse.DstPort <= s[1] {
+		if s.Contains(fl.Reverse.DstPort) {
 			return false
 		}
 	}
@@ -55,7 +56,7 @@ func (f natFilter) MatchConntrackFlow(fl *netlink.ConntrackFlow) bool {
 // keeps its mapping to a port of the old set, which the BR drops until the
 // entry expires (known bug 3 of docs/reliability.md). It returns how many
 // entries were deleted.
-func flushStaleNAT(h *netlink.Handle, prev, cur netip.Addr, sets [][2]uint16) (uint, error) {
+func flushStaleNAT(h *netlink.Handle, prev, cur netip.Addr, sets []mapcalc.PortRange) (uint, error) {
 	f := natFilter{cur: net.IP(cur.AsSlice()), ips: []net.IP{net.IP(cur.AsSlice())}, sets: sets}
 	if prev.Is4() && prev != cur {
 		f.ips = append(f.ips, net.IP(prev.AsSlice()))

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/mapehelper/mapehelper/mapcalc"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -22,7 +23,7 @@ func TestFlushStaleNAT(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	sets := [][2]uint16{{6016, 6031}, {10112, 10127}}
+	sets := []mapcalc.PortRange{{Lo: 6016, Hi: 6031}, {Lo: 10112, Hi: 10127}}
 	for i, f := range []struct {
 		proto uint8
 		dst   string

@@ -20,6 +20,10 @@
 // than it is while that connection lives; the fallback when every set
 // looks full is numgen, as without counts.
 //
+// One model, two outputs: New builds the table once as typed statements
+// (model.go); the fw4 include and Render are its text, Apply sends its
+// netlink form (nftexpr_linux.go). A rule is written once, in model.go.
+//
 // Ownership: each interface gets its own table, `table ip mapehelper_<iface>`.
 // fw4 reload and restart touch only `table inet fw4`, so our table survives
 // them; the include re-creates it (add, delete, add in one transaction) so a
@@ -29,7 +33,6 @@ package firewall4
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/mapehelper/mapehelper/mapcalc"
 )
@@ -67,10 +70,10 @@ const dynsetListSize = 65535
 // Priorities of our base chains. NAT: the first nat chain that binds a
 // connection wins, so srcnat - 1 runs before fw4's zone masquerade
 // (priority srcnat) in the same postrouting hook.
-const (
-	prioSrcNAT = 100 - 1
-	prioMangle = -150
-	prioGuard  = 100 + 1
+var (
+	prioSrcNAT = priority{"srcnat", -1}
+	prioMangle = priority{"mangle", 0}
+	prioGuard  = priority{"srcnat", +1}
 )
 
 // Config is what the rules depend on.
@@ -82,13 +85,19 @@ type Config struct {
 	MTU       int                 // tunnel MTU: the MSS clamp is MTU-40; 0 disables the clamp
 }
 
-// Ruleset is the validated model both outputs are generated from.
+// Ruleset is the validated configuration of the rules; its model (see
+// model.go) is what both outputs are generated from.
+//
+// The fields are read-only after New: the model is built from them once,
+// there, and every output (Render, Include, Chains, Apply) walks it.
 type Ruleset struct {
 	Table    string
 	Tunnel   string
 	IPv4     netip.Addr
 	PortSets []mapcalc.PortRange
 	MSS      uint16 // 0: no clamp
+
+	m *table // the model (model.go)
 }
 
 // TableName is the table owned for a logical interface.
@@ -137,6 +146,7 @@ func New(cfg Config) (*Ruleset, error) {
 		}
 		rs.MSS = uint16(cfg.MTU - 40) // IPv4 and TCP headers
 	}
+	rs.m = rs.model()
 	return rs, nil
 }
 
@@ -151,24 +161,17 @@ func TryChain(i int) string { return fmt.Sprintf("try_%d", i) }
 // destination.
 func OccSet(i int) string { return fmt.Sprintf("occ_%d", i) }
 
-// Chains lists our chains in creation order (the order `nft list` prints).
-func (rs *Ruleset) Chains() []string {
-	var c []string
-	for i := range rs.setCount() {
-		c = append(c, SetChain(i))
+// built is the model New built (or, for a Ruleset made without New, a
+// fresh one).
+func (rs *Ruleset) built() *table {
+	if rs.m == nil {
+		return rs.model()
 	}
-	if rs.counted() {
-		for i := range rs.setCount() {
-			c = append(c, TryChain(i))
-		}
-		c = append(c, ChainWalk)
-	}
-	c = append(c, ChainSNAT)
-	if rs.MSS != 0 {
-		c = append(c, ChainMSS)
-	}
-	return append(c, ChainGuard)
+	return rs.m
 }
+
+// Chains lists our chains in creation order (the order `nft list` prints).
+func (rs *Ruleset) Chains() []string { return rs.built().chainNames() }
 
 // setCount is the number of SNAT chains: one per port set, or one
 // port-less chain when there are no port sets.
@@ -178,101 +181,10 @@ func (rs *Ruleset) setCount() int { return max(len(rs.PortSets), 1) }
 // port sets or more is there another set to send a connection to.
 func (rs *Ruleset) counted() bool { return len(rs.PortSets) > 1 }
 
-// snatTarget is the `snat to` argument of set chain i.
-func (rs *Ruleset) snatTarget(i int) string {
-	if len(rs.PortSets) == 0 {
-		return rs.IPv4.String()
-	}
-	p := rs.PortSets[i]
-	if p.Lo == p.Hi {
-		return fmt.Sprintf("%v:%d", rs.IPv4, p.Lo)
-	}
-	return fmt.Sprintf("%v:%d-%d", rs.IPv4, p.Lo, p.Hi)
-}
-
-// tryRules are the rules of try_i: count the connection in occ_i (TCP
-// and UDP per destination address and port; ICMP echo ids are unique per
-// destination address only, hence the constant port) and return when the
-// set is full, else SNAT into it. The count includes the connection
-// itself: nf_conncount adds it first, so `over SIZE` means full.
-func (rs *Ruleset) tryRules(i int) []string {
-	n := rs.PortSets[i].Len()
-	return []string{
-		fmt.Sprintf("meta l4proto != icmp add @%s { meta l4proto . ip daddr . th dport ct count over %d } return", OccSet(i), n),
-		fmt.Sprintf("meta l4proto icmp add @%s { meta l4proto . ip daddr . 0 ct count over %d } return", OccSet(i), n),
-		"goto " + SetChain(i),
-	}
-}
-
-// dispatch is `numgen inc mod N vmap { 0 : jump CHAIN_0, … }`.
-func (rs *Ruleset) dispatch(chain func(int) string) string {
-	var vm []string
-	for i := range rs.setCount() {
-		vm = append(vm, fmt.Sprintf("%d : jump %s", i, chain(i)))
-	}
-	return fmt.Sprintf("numgen inc mod %d vmap { %s }", rs.setCount(), strings.Join(vm, ", "))
-}
-
 // Render writes the table exactly as `nft list table ip <table>` prints it
 // after Apply, so the two outputs can be compared byte for byte (nft lists
 // sets before chains).
-func (rs *Ruleset) Render() string { return rs.render(true) }
-
-// render writes the table; listing adds what the kernel fills in itself
-// (the count sets' element limit), which the loadable text must leave out
-// so that loading it allocates no hash table up front.
-func (rs *Ruleset) render(listing bool) string {
-	var b strings.Builder
-	chain := func(name string, rules ...string) {
-		fmt.Fprintf(&b, "\tchain %s {\n", name)
-		for _, r := range rules {
-			fmt.Fprintf(&b, "\t\t%s\n", r)
-		}
-		b.WriteString("\t}\n")
-	}
-	fmt.Fprintf(&b, "table ip %s {\n", rs.Table)
-	if rs.counted() {
-		for i := range rs.setCount() {
-			fmt.Fprintf(&b, "\tset %s {\n\t\ttype inet_proto . ipv4_addr . inet_service\n", OccSet(i))
-			if listing {
-				fmt.Fprintf(&b, "\t\tsize %d\n", dynsetListSize)
-			}
-			b.WriteString("\t\tflags dynamic\n\t}\n\n")
-		}
-	}
-	for i := range rs.setCount() {
-		chain(SetChain(i), "meta l4proto { icmp, tcp, udp } snat to "+rs.snatTarget(i))
-		b.WriteString("\n")
-	}
-	hook := "type nat hook postrouting priority srcnat - 1; policy accept;"
-	if rs.counted() {
-		var walk []string
-		for i := range rs.setCount() {
-			chain(TryChain(i), rs.tryRules(i)...)
-			b.WriteString("\n")
-			walk = append(walk, "jump "+TryChain(i))
-		}
-		chain(ChainWalk, walk...)
-		b.WriteString("\n")
-		match := fmt.Sprintf("oifname %q meta l4proto { icmp, tcp, udp } ", rs.Tunnel)
-		chain(ChainSNAT, hook, match+rs.dispatch(TryChain), match+"jump "+ChainWalk, match+rs.dispatch(SetChain))
-	} else {
-		chain(ChainSNAT, hook, fmt.Sprintf("oifname %q %s", rs.Tunnel, rs.dispatch(SetChain)))
-	}
-	if rs.MSS != 0 {
-		var rules []string
-		for _, dir := range []string{"oifname", "iifname"} {
-			rules = append(rules, fmt.Sprintf("%s %q tcp flags syn / syn,rst tcp option maxseg size > %d tcp option maxseg size set %d", dir, rs.Tunnel, rs.MSS, rs.MSS))
-		}
-		b.WriteString("\n")
-		chain(ChainMSS, append([]string{"type filter hook forward priority mangle; policy accept;"}, rules...)...)
-	}
-	b.WriteString("\n")
-	chain(ChainGuard, "type filter hook postrouting priority srcnat + 1; policy accept;",
-		fmt.Sprintf("oifname %q ip saddr != %v drop", rs.Tunnel, rs.IPv4))
-	b.WriteString("}\n")
-	return b.String()
-}
+func (rs *Ruleset) Render() string { return rs.built().text(true) }
 
 // Include is the file fw4 loads at the top level of its ruleset on every
 // start, reload and restart. The add-delete-add preamble replaces whatever
@@ -280,5 +192,5 @@ func (rs *Ruleset) render(listing bool) string {
 // never duplicate rules and a changed port set leaves no stale chain.
 func (rs *Ruleset) Include() string {
 	return fmt.Sprintf("# Generated by mapehelper for %s; do not edit (rewritten on every up).\ntable ip %s\ndelete table ip %s\n%s",
-		rs.Tunnel, rs.Table, rs.Table, rs.render(false))
+		rs.Tunnel, rs.Table, rs.Table, rs.built().text(false))
 }

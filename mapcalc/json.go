@@ -18,7 +18,7 @@ type ResultJSON struct {
 	PSID      uint16      `json:"psid"`
 	Offset    int         `json:"offset"`
 	Legacy    bool        `json:"legacy"`
-	PortSets  [][2]uint16 `json:"port_sets"`
+	PortSets  []PortRange `json:"port_sets"`
 	Ports     int         `json:"ports"`
 }
 
@@ -43,14 +43,11 @@ func (r *Result) JSON() ResultJSON {
 		PSID:      r.PSID,
 		Offset:    r.Rule.Offset,
 		Legacy:    r.Rule.Legacy,
-		PortSets:  make([][2]uint16, 0, len(r.PortSets)),
+		PortSets:  append(make([]PortRange, 0, len(r.PortSets)), r.PortSets...),
 		Ports:     r.Ports(),
 	}
 	if r.Rule.BR.IsValid() {
 		j.BR = r.Rule.BR.String()
-	}
-	for _, p := range r.PortSets {
-		j.PortSets = append(j.PortSets, [2]uint16{p.Lo, p.Hi})
 	}
 	return j
 }

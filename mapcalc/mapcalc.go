@@ -34,17 +34,6 @@ type Rule struct {
 	Legacy    bool         // legacy (draft) interface-id layout
 }
 
-// PortRange is an inclusive range of ports.
-type PortRange struct{ Lo, Hi uint16 }
-
-// Len is the number of ports in the range.
-func (p PortRange) Len() int { return int(p.Hi) - int(p.Lo) + 1 }
-
-// Contains reports whether port lies in the range.
-func (p PortRange) Contains(port uint16) bool { return port >= p.Lo && port <= p.Hi }
-
-func (p PortRange) String() string { return fmt.Sprintf("%d-%d", p.Lo, p.Hi) }
-
 // Result is everything a CE needs to bring MAP up.
 type Result struct {
 	Rule     Rule         // the rule with every default resolved

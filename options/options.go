@@ -1,7 +1,8 @@
 // Package options holds one MAP interface's configuration under the names
 // that OpenWrt users already know from the stock map package's UCI options.
-// The same struct is filled from UCI (package ucibridge), from the JSON
-// document netifd hands a protocol handler, or from command-line flags, so
+// The same struct is filled from a UCI section (FromUCI, over package
+// ucibridge's file reader), from the JSON document netifd hands a protocol
+// handler, or from command-line flags, so
 // every entry point validates and resolves options in exactly one place.
 package options
 

@@ -120,17 +120,15 @@ func (r *Record) Result() (*mapcalc.Result, error) {
 	res.Rule.ISP, res.Rule.EALen, res.Rule.PSIDLen = r.ISP, r.EALen, r.PSIDLen
 	res.Rule.Offset, res.Rule.Legacy, res.Rule.PSID = r.Offset, r.Legacy, int(r.PSID)
 	res.PSID = r.PSID
-	for _, p := range r.PortSets {
-		res.PortSets = append(res.PortSets, mapcalc.PortRange{Lo: p[0], Hi: p[1]})
-	}
+	res.PortSets = append([]mapcalc.PortRange(nil), r.PortSets...)
 	return &res, nil
 }
 
 // check rejects what no writer produces, so a reader never acts on it.
 func (r *Record) check() error {
 	for _, p := range r.PortSets {
-		if p[0] > p[1] {
-			return fmt.Errorf("port set [%d, %d] is reversed", p[0], p[1])
+		if p.Lo > p.Hi {
+			return fmt.Errorf("port set %v is reversed", p.Span())
 		}
 	}
 	for _, s := range r.StaleCE {

@@ -31,7 +31,7 @@ func TestReadVersion0(t *testing.T) {
 		up.BR != "2404:9200:225:100::64" || up.CE != "240b:12:3456:7800:e:834:5600:7800" ||
 		up.IPv4 != "14.8.52.86" || up.IP4Prefix != "14.8.0.0/16" || up.IP6Prefix != "240b:12::/32" ||
 		up.EALen != 24 || up.PSIDLen != 8 || up.PSID != 120 || up.Offset != 4 || !up.Legacy ||
-		len(up.PortSets) != 15 || up.PortSets[0] != [2]uint16{6016, 6031} || up.Ports != 240 ||
+		len(up.PortSets) != 15 || up.PortSets[0] != (mapcalc.PortRange{Lo: 6016, Hi: 6031}) || up.Ports != 240 ||
 		up.Tunnel != "map-wan_mape" || up.NFTTable != "ip mapehelper_wan_mape" || len(up.NFTChains) != 17 ||
 		up.Link != "wan0" || up.MTU != 1460 || up.Netifd ||
 		up.Include != "/usr/share/nftables.d/ruleset-post/mapehelper-wan_mape.nft" || up.Updated != "2026-11-23T10:00:00Z" {

@@ -131,7 +131,7 @@ func TestKernelProbes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		u := CountUsage(flows, ip, []PortRange{{6016, 6031}, {10112, 10127}})
+		u := CountUsage(flows, ip, []PortRange{{Lo: 6016, Hi: 6031}, {Lo: 10112, Hi: 10127}})
 		if u.Flows != 3 || u.Sets[0].TCP != 1 || u.Sets[0].UDP != 0 || u.Sets[1].UDP != 1 {
 			t.Errorf("usage from the kernel = %+v (flows %+v)", u, flows)
 		}

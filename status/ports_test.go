@@ -121,7 +121,7 @@ func TestCountUsageFullSet(t *testing.T) {
 }
 
 func TestFindSet(t *testing.T) {
-	sets := []PortRange{{1, 10}, {20, 30}, {40, 40}}
+	sets := []PortRange{{Lo: 1, Hi: 10}, {Lo: 20, Hi: 30}, {Lo: 40, Hi: 40}}
 	for port, want := range map[uint16]int{0: -1, 1: 0, 10: 0, 11: -1, 20: 1, 30: 1, 35: -1, 40: 2, 41: -1, 65535: -1} {
 		if got := findSet(sets, port); got != want {
 			t.Errorf("findSet(%d) = %d, want %d", port, got, want)
@@ -130,8 +130,8 @@ func TestFindSet(t *testing.T) {
 	if got := findSet(nil, 5); got != -1 {
 		t.Errorf("findSet(nil) = %d", got)
 	}
-	if !reflect.DeepEqual(intersect(PortRange{5, 25}, sets), []PortRange{{5, 10}, {20, 25}}) {
-		t.Errorf("intersect = %v", intersect(PortRange{5, 25}, sets))
+	if !reflect.DeepEqual(intersect(PortRange{Lo: 5, Hi: 25}, sets), []PortRange{{Lo: 5, Hi: 10}, {Lo: 20, Hi: 25}}) {
+		t.Errorf("intersect = %v", intersect(PortRange{Lo: 5, Hi: 25}, sets))
 	}
 }
 

@@ -3,6 +3,8 @@ package status
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mapehelper/mapehelper/mapcalc"
 )
 
 // Redirect is the part of one fw4 `config redirect` section that decides
@@ -81,7 +83,7 @@ func checkOne(r Redirect, sets []PortRange) RedirectCheck {
 	c := RedirectCheck{Redirect: r}
 	want := PortRange{Lo: 1, Hi: 65535}
 	if strings.TrimSpace(r.SrcDPort) != "" {
-		p, err := ParsePortRange(r.SrcDPort)
+		p, err := mapcalc.ParsePortRange(r.SrcDPort)
 		if err != nil {
 			c.Verdict = Invalid
 			c.Message = fmt.Sprintf("external port: %v", err)

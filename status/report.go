@@ -100,7 +100,7 @@ func (c Collector) Collect() (Report, error) {
 }
 
 func (c Collector) one(st state.Record, flows []Flow, redirects []Redirect, common []string) Interface {
-	sets := portRanges(st.PortSets)
+	sets := append(make([]PortRange, 0, len(st.PortSets)), st.PortSets...) // [] rather than null in the JSON
 	it := Interface{
 		Interface: st.Interface,
 		State:     st.State,
@@ -156,13 +156,4 @@ func (c Collector) one(st state.Record, flows []Flow, redirects []Redirect, comm
 	}
 	it.NFTRules = present
 	return it
-}
-
-// portRanges converts the record's [lo, hi] pairs.
-func portRanges(pairs [][2]uint16) []PortRange {
-	out := make([]PortRange, 0, len(pairs))
-	for _, p := range pairs {
-		out = append(out, PortRange{Lo: p[0], Hi: p[1]})
-	}
-	return out
 }

@@ -40,16 +40,12 @@ func (f fakeProbe) RulesPresent(state.Record) (bool, error) { return f.present, 
 type fakeRedirects = RedirectList
 
 func seedState() state.Record {
-	var pairs [][2]uint16
-	for _, p := range v6plusSets() {
-		pairs = append(pairs, [2]uint16{p.Lo, p.Hi})
-	}
 	return state.Record{
 		Interface: "wan_mape", State: "up",
 		ResultJSON: mapcalc.ResultJSON{ISP: "v6plus",
 			BR: "2404:9200:225:100::64", CE: "240b:12:3456:7800:e:834:5600:7800",
 			IPv4: "14.8.52.86", IP4Prefix: "14.8.0.0/16", IP6Prefix: "240b:12::/32",
-			EALen: 24, PSIDLen: 8, PSID: 120, Offset: 4, Legacy: true, PortSets: pairs},
+			EALen: 24, PSIDLen: 8, PSID: 120, Offset: 4, Legacy: true, PortSets: v6plusSets()},
 		Tunnel: "map-wan_mape", NFTTable: "inet mapehelper",
 		Link: "wan", MTU: 1460, Updated: "2026-01-02T03:04:05Z",
 	}
@@ -79,7 +75,7 @@ func TestCollect(t *testing.T) {
 	if len(it.Redirects) != 1 || it.Redirects[0].Verdict != NotUsable {
 		t.Errorf("redirects = %+v", it.Redirects)
 	}
-	if len(it.UsableExternalPorts) != 15 || it.UsableExternalPorts[0] != (PortRange{6016, 6031}) {
+	if len(it.UsableExternalPorts) != 15 || it.UsableExternalPorts[0] != (PortRange{Lo: 6016, Hi: 6031}) {
 		t.Errorf("usable = %v", it.UsableExternalPorts)
 	}
 
@@ -154,7 +150,7 @@ func TestDirSource(t *testing.T) {
 	if states[0].Interface != "broken" || states[0].State != "error" || !strings.Contains(states[0].Error, "reversed") {
 		t.Errorf("broken = %+v", states[0])
 	}
-	if s := states[1]; s.Interface != "wan_mape" || len(s.PortSets) != 2 || s.PortSets[1] != [2]uint16{10112, 10127} {
+	if s := states[1]; s.Interface != "wan_mape" || len(s.PortSets) != 2 || s.PortSets[1] != (PortRange{Lo: 10112, Hi: 10127}) {
 		t.Errorf("good = %+v", s)
 	}
 	states, err = DirSource{Dir: filepath.Join(dir, "missing")}.Interfaces()
@@ -249,9 +245,30 @@ func TestVersion0StateFile(t *testing.T) {
 	}
 	it := rep.Interfaces[0]
 	if it.Interface != "wan_mape" || it.State != "up" || it.ISP != "v6plus" || it.IPv4 != "14.8.52.86" ||
-		it.PSID != 120 || it.Ports != 240 || len(it.PortSets) != 15 || it.PortSets[14] != (PortRange{63360, 63375}) ||
+		it.PSID != 120 || it.Ports != 240 || len(it.PortSets) != 15 || it.PortSets[14] != (PortRange{Lo: 63360, Hi: 63375}) ||
 		it.Rule.IP6Prefix != "240b:12::/32" || !it.Rule.Legacy || it.Link != "wan0" || it.MTU != 1460 ||
 		!it.TunnelUp || !it.NFTRules || it.InUse.Flows != 1 || len(it.Problems) != 0 {
 		t.Errorf("report of a version 0 file = %+v", it)
+	}
+}
+
+// TestCollectNoPortSets: a record without port sets (a failed or early
+// up) reports empty lists, not null, as before the port-range type was
+// shared with the calculator.
+func TestCollectNoPortSets(t *testing.T) {
+	st := seedState()
+	st.PortSets = nil
+	rep, err := Collector{States: fakeSource{states: []state.Record{st}}, Probe: fakeProbe{}}.Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(rep.Interfaces[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"port_sets":[]`, `"usable_external_ports":[]`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("json lacks %s: %s", want, b)
+		}
 	}
 }

@@ -22,21 +22,3 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkParseAndMap adds the interface mapping, as `up --config` does.
-func BenchmarkParseAndMap(b *testing.B) {
-	data, err := os.ReadFile("testdata/network")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		p, err := Parse("network", bytes.NewReader(data))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := Interface(p, "WAN6MAPE"); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -1,7 +1,10 @@
 // Package ucibridge reads OpenWrt UCI configuration files (/etc/config/*)
-// and turns a MAP interface section into options.Interface, so that
-// `mapehelper up --config /etc/config/network --interface NAME` and the
-// status report work without netifd, uci(1) or libuci on the machine.
+// into packages, sections and options, so that `mapehelper up --config
+// /etc/config/network --interface NAME` and the status report work
+// without netifd, uci(1) or libuci on the machine. It knows the file
+// syntax only: what a MAP interface section means is package options'
+// job (options.FromUCI), and this package imports nothing of the project
+// (TestImportsStdlibOnly).
 //
 // It is our own small reader rather than github.com/digineo/go-uci because
 // that module is not served by the Go module proxy this project builds

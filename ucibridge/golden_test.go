@@ -34,7 +34,7 @@ func show(p *Package) string {
 				if i > 0 {
 					b.WriteString(" ")
 				}
-				b.WriteString(quote(v))
+				b.WriteString(Quote(v))
 			}
 			b.WriteString("\n")
 		}

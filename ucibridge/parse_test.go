@@ -236,9 +236,6 @@ func TestRealisticNetwork(t *testing.T) {
 	if v, _ := p.Section("@device[0]").Get("ports"); v != "lan1 lan2 lan3" {
 		t.Errorf("Get on a list = %q, want the items joined like uci get", v)
 	}
-	if got := MapInterfaces(p); strings.Join(got, " ") != "WAN6MAPE wan_mape" {
-		t.Errorf("MapInterfaces = %q", got)
-	}
 }
 
 func TestSectionLookup(t *testing.T) {
@@ -287,4 +284,13 @@ func TestSectionLookup(t *testing.T) {
 	if nilPkg.Section("a") != nil {
 		t.Error("nil package has sections")
 	}
+}
+
+func mustParse(t *testing.T, s string) *Package {
+	t.Helper()
+	p, err := Parse("/etc/config/network", strings.NewReader(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -23,10 +23,10 @@ func Render(w io.Writer, pkg *Package) error {
 		if validName(s.Type, false) {
 			bw.WriteString(s.Type)
 		} else {
-			bw.WriteString(quote(s.Type))
+			bw.WriteString(Quote(s.Type))
 		}
 		if !s.Anonymous {
-			bw.WriteString(" " + quote(s.Name))
+			bw.WriteString(" " + Quote(s.Name))
 		}
 		bw.WriteString("\n")
 		for _, o := range s.Options {
@@ -35,7 +35,7 @@ func Render(w io.Writer, pkg *Package) error {
 				cmd = "list"
 			}
 			for _, v := range o.Values {
-				fmt.Fprintf(bw, "\t%s %s %s\n", cmd, o.Name, quote(v))
+				fmt.Fprintf(bw, "\t%s %s %s\n", cmd, o.Name, Quote(v))
 			}
 		}
 	}
@@ -46,7 +46,8 @@ func Render(w io.Writer, pkg *Package) error {
 	return nil
 }
 
-// quote single-quotes s the way uci export does (see Render).
-func quote(s string) string {
+// Quote single-quotes s the way uci export does (see Render), so a value
+// in a message reads as the user would write it in the file.
+func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

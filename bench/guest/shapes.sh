@@ -9,7 +9,7 @@
 #             drops the SYN; the retransmission goes to another set)
 #   random    the same with "numgen random"
 # Ours now counts connections per set and destination (ct count in a
-# dynamic set, see firewall4/ruleset.go). Two earlier forms of it failed,
+# dynamic set, see firewall4/model.go). Two earlier forms of it failed,
 # for the record: a walk of gotos from set to set (wrapping by a second
 # copy) does not load with 15 sets, as nft counts goto like jump against
 # the 16-level limit (EMLINK, "too many links"); and a walk that re-added

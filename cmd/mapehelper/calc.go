@@ -121,7 +121,7 @@ func printResult(w io.Writer, r *mapcalc.Result) {
 		}
 		var parts []string
 		for _, p := range r.PortSets[i:min(i+perLine, len(r.PortSets))] {
-			parts = append(parts, p.String())
+			parts = append(parts, p.Span())
 		}
 		fmt.Fprintf(w, "%-10s %s\n", label, strings.Join(parts, " "))
 	}

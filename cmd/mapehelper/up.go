@@ -126,12 +126,12 @@ func loadUCI(path, iface, link string) (options.Interface, string, error) {
 	if err != nil {
 		return options.Interface{}, "", fmt.Errorf("--config: %w", err)
 	}
-	conf, err := ucibridge.Interface(pkg, iface)
+	conf, err := options.FromUCI(pkg, iface)
 	if err != nil {
 		return options.Interface{}, "", fmt.Errorf("--config: %w", err)
 	}
 	if link == "" {
-		if link, err = ucibridge.LinkDevice(pkg, conf.Tunlink); err != nil {
+		if link, err = options.LinkDevice(pkg, conf.Tunlink); err != nil {
 			return options.Interface{}, "", fmt.Errorf("--config: %w", err)
 		}
 	}

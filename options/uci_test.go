@@ -1,45 +1,51 @@
-package ucibridge
+package options
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/mapehelper/mapehelper/mapcalc"
-	"github.com/mapehelper/mapehelper/options"
+	"github.com/mapehelper/mapehelper/ucibridge"
 )
 
-func TestInterfaceStockMap(t *testing.T) {
-	p, err := Load("testdata/network")
+// uciTestdata is the UCI reader's sample /etc/config/network: a real
+// router's file with a stock map section and a minimal mape one.
+const uciTestdata = "../ucibridge/testdata/network"
+
+func TestFromUCIStockMap(t *testing.T) {
+	p, err := ucibridge.Load(uciTestdata)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Interface(p, "WAN6MAPE")
+	got, err := FromUCI(p, "WAN6MAPE")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := options.Interface{
+	want := Interface{
 		Name: "WAN6MAPE", Proto: "map", Type: "map-e", Tunlink: "wan6",
-		Peeraddr: "2001:380:a120::9", IPAddr: "153.240.0.0", IP4PrefLen: options.SetInt(16),
-		IP6Prefix: "2400:4050::", IP6PrefLen: options.SetInt(34), EALen: options.SetInt(22),
-		PSIDLen: options.SetInt(6), Offset: options.SetInt(6), LegacyMap: options.Bool{Value: true, Set: true},
-		MTU: options.SetInt(1460), EncapLimit: "ignore",
+		Peeraddr: "2001:380:a120::9", IPAddr: "153.240.0.0", IP4PrefLen: SetInt(16),
+		IP6Prefix: "2400:4050::", IP6PrefLen: SetInt(34), EALen: SetInt(22),
+		PSIDLen: SetInt(6), Offset: SetInt(6), LegacyMap: Bool{Value: true, Set: true},
+		MTU: SetInt(1460), EncapLimit: "ignore",
 	}
 	if got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 }
 
-func TestInterfaceMinimalMape(t *testing.T) {
-	p, err := Load("testdata/network")
+func TestFromUCIMinimalMape(t *testing.T) {
+	p, err := ucibridge.Load(uciTestdata)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Interface(p, "wan_mape")
+	got, err := FromUCI(p, "wan_mape")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := options.Interface{Name: "wan_mape", Proto: "mape", Tunlink: "wan6", Zone: "wan"}
+	want := Interface{Name: "wan_mape", Proto: "mape", Tunlink: "wan6", Zone: "wan"}
 	if got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
@@ -47,20 +53,20 @@ func TestInterfaceMinimalMape(t *testing.T) {
 
 // TestInterfaceResolves feeds the stock plala section through the
 // calculator: the OCN rule on a 2400:4050:1234:5600::/64 gives 63 sets.
-func TestInterfaceResolves(t *testing.T) {
-	p, err := Load("testdata/network")
+func TestFromUCIResolves(t *testing.T) {
+	p, err := ucibridge.Load(uciTestdata)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := Interface(p, "WAN6MAPE")
+	o, err := FromUCI(p, "WAN6MAPE")
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := options.ParseInput("2400:4050:1234:5600::/64")
+	in, err := ParseInput("2400:4050:1234:5600::/64")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := options.Resolve(o, nil, in)
+	r, err := Resolve(o, nil, in)
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
@@ -69,24 +75,24 @@ func TestInterfaceResolves(t *testing.T) {
 	}
 }
 
-func TestInterfaceMaptypeWins(t *testing.T) {
+func TestFromUCIMaptypeWins(t *testing.T) {
 	p := mustParse(t, "config interface m\n option proto map\n option type map-t\n option maptype lw4o6\n")
-	o, err := Interface(p, "m")
+	o, err := FromUCI(p, "m")
 	if err != nil || o.Type != "lw4o6" {
 		t.Fatalf("Type %q, err %v; want lw4o6", o.Type, err)
 	}
 }
 
-func mustParse(t *testing.T, s string) *Package {
+func mustParse(t *testing.T, s string) *ucibridge.Package {
 	t.Helper()
-	p, err := Parse("/etc/config/network", strings.NewReader(s))
+	p, err := ucibridge.Parse("/etc/config/network", strings.NewReader(s))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func TestInterfaceRejections(t *testing.T) {
+func TestFromUCIRejections(t *testing.T) {
 	head := "config interface 'wan'\n\toption proto 'dhcp'\n\nconfig interface 'm'\n\toption proto 'mape'\n"
 	tests := []struct {
 		name, extra string // extra starts on line 6 of section m
@@ -119,7 +125,7 @@ func TestInterfaceRejections(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := mustParse(t, head+tc.extra)
-			_, err := Interface(p, tc.ref)
+			_, err := FromUCI(p, tc.ref)
 			if !errors.Is(err, tc.kind) {
 				t.Fatalf("err = %v, want kind %v", err, tc.kind)
 			}
@@ -130,50 +136,50 @@ func TestInterfaceRejections(t *testing.T) {
 	}
 }
 
-func TestInterfaceNotAnInterface(t *testing.T) {
+func TestFromUCINotAnInterface(t *testing.T) {
 	p := mustParse(t, "config device 'd'\n\toption proto 'mape'\nconfig interface 'np'\n")
-	if _, err := Interface(p, "d"); !errors.Is(err, ErrNotMAP) || !strings.Contains(err.Error(), ":1: section 'd' is a config device") {
+	if _, err := FromUCI(p, "d"); !errors.Is(err, ErrNotMAP) || !strings.Contains(err.Error(), ":1: section 'd' is a config device") {
 		t.Errorf("device section: %v", err)
 	}
-	if _, err := Interface(p, "np"); !errors.Is(err, ErrNotMAP) || !strings.Contains(err.Error(), ":3: interface 'np' has no proto") {
+	if _, err := FromUCI(p, "np"); !errors.Is(err, ErrNotMAP) || !strings.Contains(err.Error(), ":3: interface 'np' has no proto") {
 		t.Errorf("no proto: %v", err)
 	}
 }
 
-func TestInterfaceOptionErrorFields(t *testing.T) {
+func TestFromUCIOptionErrorFields(t *testing.T) {
 	p := mustParse(t, "config interface m\n option proto mape\n\n option ttl 300\n")
-	_, err := Interface(p, "m")
-	var oe *OptionError
+	_, err := FromUCI(p, "m")
+	var oe *UCIError
 	if !errors.As(err, &oe) {
-		t.Fatalf("err = %v, want *OptionError", err)
+		t.Fatalf("err = %v, want *UCIError", err)
 	}
-	want := OptionError{File: "/etc/config/network", Line: 4, Section: "m", Option: "ttl", Value: "300",
+	want := UCIError{File: "/etc/config/network", Line: 4, Section: "m", Option: "ttl", Value: "300",
 		Problem: "300 is outside 1-255", Fix: "set ttl to the tunnel hop limit (1-255), e.g. 64", Kind: mapcalc.ErrInvalidRule}
 	if *oe != want {
 		t.Errorf("got  %+v\nwant %+v", *oe, want)
 	}
 }
 
-func TestInterfaceAnonymousAndIgnoredOptions(t *testing.T) {
+func TestFromUCIAnonymousAndIgnoredOptions(t *testing.T) {
 	p := mustParse(t, "config interface\n option proto mape\n option metric 10\n option auto 0\n list dns 1.1.1.1\n option encaplimit 4\n option mtu 1500\n")
 	if got := MapInterfaces(p); len(got) != 1 || got[0] != "@interface[0]" {
 		t.Fatalf("MapInterfaces = %q", got)
 	}
-	o, err := Interface(p, "@interface[0]")
+	o, err := FromUCI(p, "@interface[0]")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Name != "@interface[0]" || o.EncapLimit != "4" || o.MTU != options.SetInt(1500) {
+	if o.Name != "@interface[0]" || o.EncapLimit != "4" || o.MTU != SetInt(1500) {
 		t.Errorf("%+v", o)
 	}
 }
 
-func TestLoadInterface(t *testing.T) {
-	o, err := LoadInterface("testdata/network", "wan_mape")
+func TestLoadUCI(t *testing.T) {
+	o, err := LoadUCI(uciTestdata, "wan_mape")
 	if err != nil || o.Tunlink != "wan6" {
 		t.Fatalf("%+v, %v", o, err)
 	}
-	if _, err := LoadInterface("testdata/absent", "wan_mape"); err == nil || !strings.Contains(err.Error(), "read UCI file") {
+	if _, err := LoadUCI("testdata/absent", "wan_mape"); err == nil || !strings.Contains(err.Error(), "read UCI file") {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -223,11 +229,68 @@ config interface 'dangling'
 			t.Errorf("LinkDevice(%q) err = %v, want %q", tc.tunlink, err, tc.err)
 		}
 	}
-	full, err := Load("testdata/network")
+	full, err := ucibridge.Load(uciTestdata)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if dev, err := LinkDevice(full, "wan6"); dev != "wan" || err != nil {
 		t.Errorf("fixture wan6 device = %q, %v; want wan", dev, err)
 	}
+}
+
+func TestMapInterfacesInFile(t *testing.T) {
+	p, err := ucibridge.Load(uciTestdata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := MapInterfaces(p); strings.Join(got, " ") != "WAN6MAPE wan_mape" {
+		t.Errorf("MapInterfaces = %q", got)
+	}
+}
+
+// BenchmarkParseAndMap reads /etc/config/network and maps the stock
+// section, as `up --config` does.
+func BenchmarkParseAndMap(b *testing.B) {
+	data, err := os.ReadFile(uciTestdata)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := ucibridge.Parse("network", bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := FromUCI(p, "WAN6MAPE"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzFromUCI maps every section of any file the UCI reader accepts: the
+// mapping never panics, and every rejection says something.
+func FuzzFromUCI(f *testing.F) {
+	seed, err := os.ReadFile(uciTestdata)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte("config interface m\n\toption proto mape\n\toption ttl 300\n"))
+	f.Add([]byte("config interface m\n\toption proto map\n\toption maptype x\n\toption encaplimit 4\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ucibridge.Parse("network", bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for _, s := range p.Sections {
+			if _, err := FromUCI(p, p.Ref(s)); err != nil && err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			if s.Type == "interface" {
+				if _, err := LinkDevice(p, p.Ref(s)); err != nil && err.Error() == "" {
+					t.Fatal("empty error")
+				}
+			}
+		}
+	})
 }

@@ -1,4 +1,8 @@
-package ucibridge
+package options
+
+// The mapping from a UCI `config interface` section (read by package
+// ucibridge, which knows the file syntax only) to Interface: option
+// names, forms and ranges, with the file and line of a bad value.
 
 import (
 	"errors"
@@ -7,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/mapehelper/mapehelper/mapcalc"
-	"github.com/mapehelper/mapehelper/options"
 	"github.com/mapehelper/mapehelper/tunnel"
+	"github.com/mapehelper/mapehelper/ucibridge"
 )
 
 // ErrNotMAP is the kind of error for a section that exists but is not a
@@ -18,11 +22,11 @@ var ErrNotMAP = errors.New("not a MAP interface")
 // ErrNoSection is the kind of error for a section name that is not there.
 var ErrNoSection = errors.New("no such section")
 
-// OptionError is a rejected option value: the place in the file, the
+// UCIError is a rejected option value: the place in the file, the
 // option as the user wrote it, the problem and the fix. Kind is one of
 // mapcalc's error kinds (ErrInvalidRule, ErrUnsupportedType) so callers map
 // it to the same netifd error code as the calculator's own rejections.
-type OptionError struct {
+type UCIError struct {
 	File    string
 	Line    int
 	Section string
@@ -33,22 +37,22 @@ type OptionError struct {
 	Kind    error
 }
 
-func (e *OptionError) Error() string {
+func (e *UCIError) Error() string {
 	return fmt.Sprintf("%s:%d: interface '%s': option %s %s: %s; %s",
-		e.File, e.Line, e.Section, e.Option, quote(e.Value), e.Problem, e.Fix)
+		e.File, e.Line, e.Section, e.Option, ucibridge.Quote(e.Value), e.Problem, e.Fix)
 }
 
 // Unwrap lets errors.Is match the kind.
-func (e *OptionError) Unwrap() error { return e.Kind }
+func (e *UCIError) Unwrap() error { return e.Kind }
 
 // IsMAPProto reports whether proto is one this helper implements: its own
 // 'mape' and the stock package's 'map', which it replaces.
 func IsMAPProto(proto string) bool { return proto == "mape" || proto == "map" }
 
 // MapInterfaces lists, in file order, the reference (as accepted by
-// Interface) of every `config interface` section whose proto is map or
+// FromUCI) of every `config interface` section whose proto is map or
 // mape: what `mapehelper status` reports on.
-func MapInterfaces(pkg *Package) []string {
+func MapInterfaces(pkg *ucibridge.Package) []string {
 	var out []string
 	for _, s := range pkg.Sections {
 		if proto, _ := s.Get("proto"); s.Type == "interface" && IsMAPProto(proto) {
@@ -62,34 +66,34 @@ func MapInterfaces(pkg *Package) []string {
 // sentence a user reads when the value is wrong.
 type intOption struct {
 	name     string
-	field    func(*options.Interface) *options.Int
+	field    func(*Interface) *Int
 	min, max int
 	fix      string
 }
 
 // The ranges are what the value can mean at all (bit lengths of IPv4 and
 // IPv6 fields, the tunnel package's limits); whether the values fit
-// together is the calculator's check (options.Resolve).
+// together is the calculator's check (Resolve).
 var intOptions = []intOption{
-	{"ip4prefixlen", func(o *options.Interface) *options.Int { return &o.IP4PrefLen }, 0, 32, "set ip4prefixlen to the rule's IPv4 prefix length, e.g. 16"},
-	{"ip6prefixlen", func(o *options.Interface) *options.Int { return &o.IP6PrefLen }, 0, 128, "set ip6prefixlen to the rule's IPv6 prefix length, e.g. 32"},
-	{"ealen", func(o *options.Interface) *options.Int { return &o.EALen }, 0, 48, "set ealen to the EA-bits length, e.g. 24"},
-	{"psidlen", func(o *options.Interface) *options.Int { return &o.PSIDLen }, 0, 16, "set psidlen to the PSID length in bits, e.g. 8"},
-	{"psid", func(o *options.Interface) *options.Int { return &o.PSID }, 0, 65535, "set psid to the port set ID (0-65535), or remove it to derive it from the prefix"},
-	{"offset", func(o *options.Interface) *options.Int { return &o.Offset }, 0, 15, "set offset to the PSID offset in bits, e.g. 4 (legacy) or 6"},
-	{"mtu", func(o *options.Interface) *options.Int { return &o.MTU }, 1280, 65535, "set mtu to the tunnel MTU, e.g. 1460, or remove it for the default"},
-	{"ttl", func(o *options.Interface) *options.Int { return &o.TTL }, 1, 255, "set ttl to the tunnel hop limit (1-255), e.g. 64"},
+	{"ip4prefixlen", func(o *Interface) *Int { return &o.IP4PrefLen }, 0, 32, "set ip4prefixlen to the rule's IPv4 prefix length, e.g. 16"},
+	{"ip6prefixlen", func(o *Interface) *Int { return &o.IP6PrefLen }, 0, 128, "set ip6prefixlen to the rule's IPv6 prefix length, e.g. 32"},
+	{"ealen", func(o *Interface) *Int { return &o.EALen }, 0, 48, "set ealen to the EA-bits length, e.g. 24"},
+	{"psidlen", func(o *Interface) *Int { return &o.PSIDLen }, 0, 16, "set psidlen to the PSID length in bits, e.g. 8"},
+	{"psid", func(o *Interface) *Int { return &o.PSID }, 0, 65535, "set psid to the port set ID (0-65535), or remove it to derive it from the prefix"},
+	{"offset", func(o *Interface) *Int { return &o.Offset }, 0, 15, "set offset to the PSID offset in bits, e.g. 4 (legacy) or 6"},
+	{"mtu", func(o *Interface) *Int { return &o.MTU }, 1280, 65535, "set mtu to the tunnel MTU, e.g. 1460, or remove it for the default"},
+	{"ttl", func(o *Interface) *Int { return &o.TTL }, 1, 255, "set ttl to the tunnel hop limit (1-255), e.g. 64"},
 }
 
-// Interface maps the `config interface` section ref (a name or
-// `@interface[N]`) to options.Interface. Option names are the stock map
+// FromUCI maps the `config interface` section ref (a name or
+// `@interface[N]`) to Interface. Option names are the stock map
 // package's; options of other protocols or of netifd itself (device,
 // auto, metric, …) are ignored because real sections carry many of them.
 // The stock 'maptype' wins over 'type', as in the stock handler. Values
 // are checked for form and range here, with the line they came from;
-// whether they make a consistent rule is options.Resolve's job.
-func Interface(pkg *Package, ref string) (options.Interface, error) {
-	var o options.Interface
+// whether they make a consistent rule is Resolve's job.
+func FromUCI(pkg *ucibridge.Package, ref string) (Interface, error) {
+	var o Interface
 	s := pkg.Section(ref)
 	if s == nil {
 		return o, fmt.Errorf("%s: interface '%s': %w: expected a config interface '%s' section with proto 'mape'", pkg.File, ref, ErrNoSection, ref)
@@ -115,7 +119,7 @@ func Interface(pkg *Package, ref string) (options.Interface, error) {
 		if opt := s.Option(name); opt != nil {
 			line = opt.Line
 		}
-		return &OptionError{File: pkg.File, Line: line, Section: ref, Option: name, Value: value, Problem: problem, Fix: fix, Kind: kind}
+		return &UCIError{File: pkg.File, Line: line, Section: ref, Option: name, Value: value, Problem: problem, Fix: fix, Kind: kind}
 	}
 
 	str := func(name string) string { v, _ := s.Get(name); return strings.TrimSpace(v) }
@@ -182,14 +186,14 @@ func Interface(pkg *Package, ref string) (options.Interface, error) {
 	return o, nil
 }
 
-// LoadInterface reads the UCI file at path and maps the interface section
-// ref: what `mapehelper up --config FILE --interface NAME` needs.
-func LoadInterface(path, ref string) (options.Interface, error) {
-	pkg, err := Load(path)
+// LoadUCI reads the UCI file at path and maps the interface section ref:
+// what `mapehelper up --config FILE --interface NAME` needs.
+func LoadUCI(path, ref string) (Interface, error) {
+	pkg, err := ucibridge.Load(path)
 	if err != nil {
-		return options.Interface{}, err
+		return Interface{}, err
 	}
-	return Interface(pkg, ref)
+	return FromUCI(pkg, ref)
 }
 
 // LinkDevice returns the Linux device of the logical interface tunlink
@@ -197,7 +201,7 @@ func LoadInterface(path, ref string) (options.Interface, error) {
 // '@other' aliases, so `up --config` can find the link without netifd.
 // Under netifd the handler asks netifd instead, which also knows devices
 // that only exist at run time (PPP, DHCPv6 on a VLAN made by a script).
-func LinkDevice(pkg *Package, tunlink string) (string, error) {
+func LinkDevice(pkg *ucibridge.Package, tunlink string) (string, error) {
 	if tunlink == "" {
 		return "", fmt.Errorf("%s: no tunlink: set option tunlink to the IPv6 interface, e.g. 'wan6'", pkg.File)
 	}

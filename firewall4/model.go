@@ -1,0 +1,395 @@
+package firewall4
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/mapehelper/mapehelper/mapcalc"
+)
+
+// The rule model: one table of sets and chains, each rule a list of typed
+// statements. It is written once, in Ruleset.model, and walked by two
+// renderers: text (this file: the fw4 include and what `nft list`
+// prints) and netlink expressions (nftexpr_linux.go: the batch Apply
+// sends). A rule added to the model reaches both; a new kind of statement
+// needs both of its forms, next to each other in those two files.
+
+// table is `table ip NAME { sets… chains… }`, in the order nft lists it.
+type table struct {
+	name   string
+	sets   []*set
+	chains []*chain
+}
+
+// set is a named set. Only dynamic, unsized sets exist here (see
+// dynsetListSize).
+type set struct {
+	name string
+	key  []datatype // concatenated key
+}
+
+// datatype is an nft set key type, by its nft name.
+type datatype string
+
+const (
+	typeInetProto   datatype = "inet_proto"
+	typeIPv4Addr    datatype = "ipv4_addr"
+	typeInetService datatype = "inet_service"
+)
+
+// chain is a regular chain (base nil) or a base chain.
+type chain struct {
+	name  string
+	base  *baseChain
+	rules []rule
+}
+
+// baseChain is `type TYPE hook HOOK priority PRIO; policy accept;`.
+type baseChain struct {
+	typ  string // "nat" or "filter"
+	hook string // "postrouting" or "forward"
+	prio priority
+}
+
+// priority is a named nft priority plus an offset, as nft prints it
+// (`srcnat - 1`); value is the number the kernel stores.
+type priority struct {
+	name string
+	off  int
+}
+
+// namedPriorities are nft's standard priorities of the ip family that we
+// use, by name.
+var namedPriorities = map[string]int{"mangle": -150, "srcnat": 100}
+
+func (p priority) value() int { return namedPriorities[p.name] + p.off }
+
+func (p priority) String() string {
+	switch {
+	case p.off > 0:
+		return fmt.Sprintf("%s + %d", p.name, p.off)
+	case p.off < 0:
+		return fmt.Sprintf("%s - %d", p.name, -p.off)
+	}
+	return p.name
+}
+
+// rule is a list of statements, matched and executed left to right.
+type rule []stmt
+
+// stmt is one statement of a rule. text is its nft syntax as `nft list`
+// prints it; its netlink form is the nft method in nftexpr_linux.go.
+type stmt interface {
+	text() string
+}
+
+// IP protocol numbers we match.
+const (
+	protoICMP = 1
+	protoTCP  = 6
+	protoUDP  = 17
+)
+
+var protoNames = map[uint8]string{protoICMP: "icmp", protoTCP: "tcp", protoUDP: "udp"}
+
+// matchIfname is `oifname "NAME"` (out) or `iifname "NAME"`.
+type matchIfname struct {
+	out  bool
+	name string
+}
+
+func (m matchIfname) text() string {
+	if m.out {
+		return fmt.Sprintf("oifname %q", m.name)
+	}
+	return fmt.Sprintf("iifname %q", m.name)
+}
+
+// matchL4Proto is `meta l4proto P`, `meta l4proto != P` or, with several
+// protocols (ascending, as nft lists them), `meta l4proto { P, Q }`.
+type matchL4Proto struct {
+	not    bool
+	protos []uint8
+}
+
+func (m matchL4Proto) text() string {
+	names := make([]string, len(m.protos))
+	for i, p := range m.protos {
+		names[i] = protoNames[p]
+	}
+	op := ""
+	if m.not {
+		op = "!= "
+	}
+	if len(names) == 1 {
+		return "meta l4proto " + op + names[0]
+	}
+	return "meta l4proto " + op + "{ " + strings.Join(names, ", ") + " }"
+}
+
+// matchSaddr is `ip saddr A` or `ip saddr != A`.
+type matchSaddr struct {
+	not  bool
+	addr netip.Addr
+}
+
+func (m matchSaddr) text() string {
+	if m.not {
+		return fmt.Sprintf("ip saddr != %v", m.addr)
+	}
+	return fmt.Sprintf("ip saddr %v", m.addr)
+}
+
+// TCP flag bits, in the order nft names them.
+const (
+	tcpFIN = 1 << iota
+	tcpSYN
+	tcpRST
+)
+
+var tcpFlagNames = []string{"fin", "syn", "rst"}
+
+func tcpFlagText(f uint8) string {
+	var names []string
+	for i, n := range tcpFlagNames {
+		if f&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// matchTCPFlags is `tcp flags SET / MASK`: of the flags in mask, exactly
+// those in set are on.
+type matchTCPFlags struct{ set, mask uint8 }
+
+func (m matchTCPFlags) text() string {
+	return fmt.Sprintf("tcp flags %s / %s", tcpFlagText(m.set), tcpFlagText(m.mask))
+}
+
+// matchMSSOver is `tcp option maxseg size > N`.
+type matchMSSOver struct{ size uint16 }
+
+func (m matchMSSOver) text() string { return fmt.Sprintf("tcp option maxseg size > %d", m.size) }
+
+// setMSS is `tcp option maxseg size set N`.
+type setMSS struct{ size uint16 }
+
+func (m setMSS) text() string { return fmt.Sprintf("tcp option maxseg size set %d", m.size) }
+
+// keyPart is one field of a concatenated set key.
+type keyPart int
+
+const (
+	keyL4Proto  keyPart = iota // meta l4proto
+	keyDaddr                   // ip daddr
+	keyDport                   // th dport
+	keyZeroPort                // the constant port 0
+)
+
+var keyPartNames = map[keyPart]string{keyL4Proto: "meta l4proto", keyDaddr: "ip daddr", keyDport: "th dport", keyZeroPort: "0"}
+
+// countOver is `add @SET { KEY ct count over N }`: add the packet's key
+// to the dynamic set, the element counting the connections under it; it
+// matches when the count (this connection included) exceeds over.
+type countOver struct {
+	set  string
+	key  []keyPart
+	over int
+}
+
+func (c countOver) text() string {
+	parts := make([]string, len(c.key))
+	for i, k := range c.key {
+		parts[i] = keyPartNames[k]
+	}
+	return fmt.Sprintf("add @%s { %s ct count over %d }", c.set, strings.Join(parts, " . "), c.over)
+}
+
+// numgenVmap is `numgen inc mod N vmap { 0 : jump C0, … }`: N is the
+// number of chains, taken in turn.
+type numgenVmap struct{ chains []string }
+
+func (n numgenVmap) text() string {
+	vm := make([]string, len(n.chains))
+	for i, c := range n.chains {
+		vm[i] = fmt.Sprintf("%d : jump %s", i, c)
+	}
+	return fmt.Sprintf("numgen inc mod %d vmap { %s }", len(n.chains), strings.Join(vm, ", "))
+}
+
+// snat is `snat to A`, `snat to A:P` or `snat to A:LO-HI` (ports nil: any
+// port).
+type snat struct {
+	addr  netip.Addr
+	ports *mapcalc.PortRange
+}
+
+func (s snat) text() string {
+	switch {
+	case s.ports == nil:
+		return fmt.Sprintf("snat to %v", s.addr)
+	case s.ports.Lo == s.ports.Hi:
+		return fmt.Sprintf("snat to %v:%d", s.addr, s.ports.Lo)
+	}
+	return fmt.Sprintf("snat to %v:%d-%d", s.addr, s.ports.Lo, s.ports.Hi)
+}
+
+// verdict is `drop`, `return`, `jump C` or `goto C`.
+type verdict struct {
+	kind  string
+	chain string // jump and goto
+}
+
+func (v verdict) text() string {
+	if v.chain != "" {
+		return v.kind + " " + v.chain
+	}
+	return v.kind
+}
+
+func drop() verdict               { return verdict{kind: "drop"} }
+func ret() verdict                { return verdict{kind: "return"} }
+func jump(chain string) verdict   { return verdict{kind: "jump", chain: chain} }
+func goTo(chain string) verdict   { return verdict{kind: "goto", chain: chain} }
+func oif(name string) matchIfname { return matchIfname{out: true, name: name} }
+
+// snatProtos are the protocols we SNAT (ICMP: the kernel maps the echo
+// identifier into the port range, which is what the BR checks).
+var snatProtos = matchL4Proto{protos: []uint8{protoICMP, protoTCP, protoUDP}}
+
+// The count sets' key and the keys try_i adds: TCP and UDP per
+// destination address and port, ICMP (echo ids are unique per destination
+// address only) per address with the constant port 0.
+var (
+	countKeyType   = []datatype{typeInetProto, typeIPv4Addr, typeInetService}
+	countKeyPort   = []keyPart{keyL4Proto, keyDaddr, keyDport}
+	countKeyNoPort = []keyPart{keyL4Proto, keyDaddr, keyZeroPort}
+	onlyICMP       = matchL4Proto{protos: []uint8{protoICMP}}
+	notICMP        = matchL4Proto{not: true, protos: []uint8{protoICMP}}
+)
+
+// model builds the table of rs: every set, chain and rule, in the order
+// `nft list` prints them. Chains are created in this order, which is the
+// order nft lists them, and all exist before any rule refers to one.
+func (rs *Ruleset) model() *table {
+	t := &table{name: rs.Table}
+	add := func(name string, base *baseChain, rules ...rule) {
+		t.chains = append(t.chains, &chain{name: name, base: base, rules: rules})
+	}
+	n := rs.setCount()
+	setChains := make([]string, n)
+	for i := range n {
+		setChains[i] = SetChain(i)
+	}
+
+	// set_i: SNAT into port set i.
+	for i := range n {
+		s := snat{addr: rs.IPv4}
+		if len(rs.PortSets) > 0 {
+			s.ports = &rs.PortSets[i]
+		}
+		add(setChains[i], nil, rule{snatProtos, s})
+	}
+
+	srcnat := &baseChain{typ: "nat", hook: "postrouting", prio: prioSrcNAT}
+	tun := oif(rs.Tunnel)
+	if rs.counted() {
+		// try_i counts the connection in occ_i (see countKeyPort) and
+		// returns when the set is full, else SNATs into it. The count
+		// includes the connection itself: nf_conncount adds it first, so
+		// `over SIZE` means full.
+		tryChains := make([]string, n)
+		for i := range n {
+			tryChains[i] = TryChain(i)
+			t.sets = append(t.sets, &set{name: OccSet(i), key: countKeyType})
+		}
+		walk := make([]rule, n)
+		for i := range n {
+			size, occ := rs.PortSets[i].Len(), t.sets[i].name
+			add(tryChains[i], nil,
+				rule{notICMP, countOver{occ, countKeyPort, size}, ret()},
+				rule{onlyICMP, countOver{occ, countKeyNoPort, size}, ret()},
+				rule{goTo(setChains[i])})
+			walk[i] = rule{jump(tryChains[i])}
+		}
+		add(ChainWalk, nil, walk...)
+		// A connection tries the set numgen picks, then every set in
+		// order, then (every set looked full) the set numgen picks,
+		// unchecked. Only the protocols we SNAT enter the try chains, so
+		// their rules tell ICMP from TCP/UDP by one comparison; others go
+		// on to fw4's masquerade, as set_i would not SNAT them either.
+		add(ChainSNAT, srcnat,
+			rule{tun, snatProtos, numgenVmap{tryChains}},
+			rule{tun, snatProtos, jump(ChainWalk)},
+			rule{tun, snatProtos, numgenVmap{setChains}})
+	} else {
+		add(ChainSNAT, srcnat, rule{tun, numgenVmap{setChains}})
+	}
+
+	if rs.MSS != 0 {
+		// A fixed MSS = MTU-40 rather than `rt mtu`: for a SYN-ACK coming
+		// in from the tunnel the route MTU is the LAN's, which would not
+		// clamp at all.
+		clamp := func(dir matchIfname) rule {
+			return rule{dir, matchTCPFlags{set: tcpSYN, mask: tcpSYN | tcpRST}, matchMSSOver{rs.MSS}, setMSS{rs.MSS}}
+		}
+		add(ChainMSS, &baseChain{typ: "filter", hook: "forward", prio: prioMangle},
+			clamp(tun), clamp(matchIfname{name: rs.Tunnel}))
+	}
+	add(ChainGuard, &baseChain{typ: "filter", hook: "postrouting", prio: prioGuard},
+		rule{tun, matchSaddr{not: true, addr: rs.IPv4}, drop()})
+	return t
+}
+
+// text writes the table exactly as `nft list table ip NAME` prints it
+// (listing) or as the include loads it: listing adds what the kernel fills
+// in itself (the dynamic sets' element limit), which the loadable text
+// must leave out so that loading it allocates no hash table up front.
+func (t *table) text(listing bool) string {
+	var blocks []string
+	for _, s := range t.sets {
+		var b strings.Builder
+		keys := make([]string, len(s.key))
+		for i, k := range s.key {
+			keys[i] = string(k)
+		}
+		fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n", s.name, strings.Join(keys, " . "))
+		if listing {
+			fmt.Fprintf(&b, "\t\tsize %d\n", dynsetListSize)
+		}
+		b.WriteString("\t\tflags dynamic\n\t}\n")
+		blocks = append(blocks, b.String())
+	}
+	for _, c := range t.chains {
+		var b strings.Builder
+		fmt.Fprintf(&b, "\tchain %s {\n", c.name)
+		if c.base != nil {
+			fmt.Fprintf(&b, "\t\ttype %s hook %s priority %v; policy accept;\n", c.base.typ, c.base.hook, c.base.prio)
+		}
+		for _, r := range c.rules {
+			fmt.Fprintf(&b, "\t\t%s\n", r.text())
+		}
+		b.WriteString("\t}\n")
+		blocks = append(blocks, b.String())
+	}
+	return fmt.Sprintf("table ip %s {\n%s}\n", t.name, strings.Join(blocks, "\n"))
+}
+
+func (r rule) text() string {
+	parts := make([]string, len(r))
+	for i, s := range r {
+		parts[i] = s.text()
+	}
+	return strings.Join(parts, " ")
+}
+
+// chainNames lists the chains in creation order.
+func (t *table) chainNames() []string {
+	names := make([]string, len(t.chains))
+	for i, c := range t.chains {
+		names[i] = c.name
+	}
+	return names
+}

@@ -1,0 +1,275 @@
+package firewall4
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// The netlink renderer of the model (model.go): each statement's nft
+// method returns the expressions nft itself generates for that statement's
+// text, so `nft list` of the applied table prints Render exactly (proved
+// by TestApplyAgreesWithRender in a namespace).
+
+// nftStmt is a statement's netlink form; every stmt of model.go has one.
+// nft appends the statement's expressions to to.
+type nftStmt interface {
+	nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error)
+}
+
+// ruleCtx is what a statement needs while its rule is queued: the
+// connection and table for anonymous sets, the named sets, and which
+// protocol dependency the rule has already established.
+type ruleCtx struct {
+	c    *nftables.Conn
+	t    *nftables.Table
+	sets map[string]*nftables.Set
+	tcp  bool // `meta l4proto tcp` already emitted
+}
+
+var (
+	datatypes = map[datatype]nftables.SetDatatype{
+		typeInetProto: nftables.TypeInetProto, typeIPv4Addr: nftables.TypeIPAddr, typeInetService: nftables.TypeInetService,
+	}
+	chainTypes = map[string]nftables.ChainType{"nat": nftables.ChainTypeNAT, "filter": nftables.ChainTypeFilter}
+	chainHooks = map[string]*nftables.ChainHook{"postrouting": nftables.ChainHookPostrouting, "forward": nftables.ChainHookForward}
+)
+
+// queue adds the sets, chains and rules of m to the batch on c, in that
+// order: every set and chain exists before a rule refers to it (the kernel
+// resolves set names and jump targets when it takes each rule), and the
+// chains are created in model order, the order nft lists them.
+func queue(c *nftables.Conn, t *nftables.Table, m *table) error {
+	sets := make(map[string]*nftables.Set, len(m.sets))
+	for _, s := range m.sets {
+		types := make([]nftables.SetDatatype, len(s.key))
+		for i, k := range s.key {
+			types[i] = datatypes[k]
+		}
+		key := types[0]
+		if len(types) > 1 {
+			var err error
+			if key, err = nftables.ConcatSetType(types...); err != nil {
+				return fmt.Errorf("nftables: key type of set %s: %w", s.name, err)
+			}
+		}
+		ns := &nftables.Set{Table: t, Name: s.name, KeyType: key, Dynamic: true} // unsized: see dynsetListSize
+		if err := c.AddSet(ns, nil); err != nil {
+			return fmt.Errorf("nftables: add set %s: %w", s.name, err)
+		}
+		sets[s.name] = ns
+	}
+	chains := make([]*nftables.Chain, len(m.chains))
+	for i, ch := range m.chains {
+		nc := &nftables.Chain{Name: ch.name, Table: t}
+		if b := ch.base; b != nil {
+			nc.Type, nc.Hooknum, nc.Priority = chainTypes[b.typ], chainHooks[b.hook], nftables.ChainPriorityRef(nftables.ChainPriority(b.prio.value()))
+		}
+		chains[i] = c.AddChain(nc)
+	}
+	x := &ruleCtx{c: c, t: t, sets: sets}
+	for i, ch := range m.chains {
+		for _, r := range ch.rules {
+			x.tcp = false
+			exprs := make([]expr.Any, 0, 4*len(r))
+			for _, s := range r {
+				ns, ok := s.(nftStmt)
+				if !ok {
+					return fmt.Errorf("nftables: chain %s: %s: no netlink form", ch.name, s.text())
+				}
+				var err error
+				if exprs, err = ns.nft(x, exprs); err != nil {
+					return fmt.Errorf("nftables: chain %s: %s: %w", ch.name, s.text(), err)
+				}
+			}
+			c.AddRule(&nftables.Rule{Table: t, Chain: chains[i], Exprs: exprs})
+		}
+	}
+	return nil
+}
+
+// matchIfname: the name padded with zeros to IFNAMSIZ, compared in full,
+// as nft does.
+func (m matchIfname) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	key := expr.MetaKeyOIFNAME
+	if !m.out {
+		key = expr.MetaKeyIIFNAME
+	}
+	b := make([]byte, unix.IFNAMSIZ)
+	copy(b, m.name)
+	return append(to, &expr.Meta{Key: key, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: b}), nil
+}
+
+// matchL4Proto: one protocol is a comparison, several a lookup in an
+// anonymous constant set.
+func (m matchL4Proto) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	load := &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1}
+	op := expr.CmpOpEq
+	if m.not {
+		op = expr.CmpOpNeq
+	}
+	if len(m.protos) == 1 {
+		x.tcp = x.tcp || (!m.not && m.protos[0] == protoTCP)
+		return append(to, load, &expr.Cmp{Op: op, Register: 1, Data: []byte{m.protos[0]}}), nil
+	}
+	s := &nftables.Set{Table: x.t, Anonymous: true, Constant: true, KeyType: nftables.TypeInetProto}
+	elems := make([]nftables.SetElement, len(m.protos))
+	for i, p := range m.protos {
+		elems[i] = nftables.SetElement{Key: []byte{p}}
+	}
+	if err := x.c.AddSet(s, elems); err != nil {
+		return nil, fmt.Errorf("add protocol set: %w", err)
+	}
+	return append(to, load, &expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID, Invert: m.not}), nil
+}
+
+// matchSaddr: 4 bytes at network header + 12.
+func (m matchSaddr) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	op := expr.CmpOpEq
+	if m.not {
+		op = expr.CmpOpNeq
+	}
+	a4 := m.addr.As4()
+	return append(to,
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Cmp{Op: op, Register: 1, Data: a4[:]}), nil
+}
+
+// needTCP is the dependency nft adds before the first TCP header field of
+// a rule (and hides when listing): `meta l4proto tcp`.
+func (x *ruleCtx) needTCP(to []expr.Any) []expr.Any {
+	if x.tcp {
+		return to
+	}
+	x.tcp = true
+	return append(to,
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}})
+}
+
+// matchTCPFlags: the flags byte at transport header + 13, masked.
+func (m matchTCPFlags) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	return append(x.needTCP(to),
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 1, Mask: []byte{m.mask}, Xor: []byte{0}},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{m.set}}), nil
+}
+
+// mssOption is TCP option 2 (maxseg): the 2-byte value after kind and
+// length.
+func mssOption(reg uint32, load bool) *expr.Exthdr {
+	e := &expr.Exthdr{Op: expr.ExthdrOpTcpopt, Type: 2, Offset: 2, Len: 2}
+	if load {
+		e.DestRegister = reg
+	} else {
+		e.SourceRegister = reg
+	}
+	return e
+}
+
+func (m matchMSSOver) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	return append(x.needTCP(to), mssOption(1, true),
+		&expr.Cmp{Op: expr.CmpOpGt, Register: 1, Data: binary.BigEndian.AppendUint16(nil, m.size)}), nil
+}
+
+func (m setMSS) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	return append(x.needTCP(to), &expr.Immediate{Register: 1, Data: binary.BigEndian.AppendUint16(nil, m.size)}, mssOption(1, false)), nil
+}
+
+// connlimitInvert is NFT_CONNLIMIT_F_INV (`ct count over N`), which
+// golang.org/x/sys/unix does not define.
+const connlimitInvert = 1
+
+// keyRegister is where field w (in 32-bit words from the start) of a
+// concatenated key goes: NFT_REG_1 for the first (its first 32-bit word),
+// then NFT_REG32_01, NFT_REG32_02, …: the layout nft uses.
+func keyRegister(w int) uint32 {
+	if w == 0 {
+		return unix.NFT_REG_1
+	}
+	return unix.NFT_REG32_00 + uint32(w)
+}
+
+// countOver: the key fields loaded into consecutive registers, then a
+// dynset add carrying the connlimit expression.
+func (c countOver) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	s := x.sets[c.set]
+	if s == nil {
+		return nil, fmt.Errorf("no set %s in the model", c.set)
+	}
+	exprs := to
+	for w, k := range c.key { // every field here fits one 32-bit word
+		reg := keyRegister(w)
+		switch k {
+		case keyL4Proto:
+			exprs = append(exprs, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg})
+		case keyDaddr:
+			exprs = append(exprs, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
+		case keyDport:
+			exprs = append(exprs, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
+		case keyZeroPort:
+			exprs = append(exprs, &expr.Immediate{Register: reg, Data: []byte{0, 0}})
+		default:
+			return nil, fmt.Errorf("key field %d has no netlink form", k)
+		}
+	}
+	return append(exprs, &expr.Dynset{SrcRegKey: keyRegister(0), SetName: s.Name, SetID: s.ID, Operation: unix.NFT_DYNSET_OP_ADD,
+		Exprs: []expr.Any{&expr.Connlimit{Count: uint32(c.over), Flags: connlimitInvert}}}), nil
+}
+
+// numgenVmap: an anonymous verdict map looked up by the number.
+//
+// numgen yields a host-order integer, but google/nftables marks every
+// anonymous set's key as big-endian, so nft would list host-order keys
+// byte-swapped (0, 16777216, …). Converting the number to network order
+// first and storing big-endian keys gives the same lookups and lists as
+// exactly `numgen inc mod N vmap { 0 : jump set_0, … }` (nft hides the
+// byteorder step), which is what the include says.
+func (n numgenVmap) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	vmap := &nftables.Set{Table: x.t, Anonymous: true, Constant: true, IsMap: true,
+		KeyType: nftables.TypeInteger, DataType: nftables.TypeVerdict}
+	elems := make([]nftables.SetElement, len(n.chains))
+	for i, c := range n.chains {
+		elems[i] = nftables.SetElement{Key: binary.BigEndian.AppendUint32(nil, uint32(i)),
+			VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: c}}
+	}
+	if err := x.c.AddSet(vmap, elems); err != nil {
+		return nil, fmt.Errorf("add verdict map: %w", err)
+	}
+	return append(to,
+		&expr.Numgen{Register: 1, Type: unix.NFT_NG_INCREMENTAL, Modulus: uint32(len(n.chains))},
+		&expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4},
+		&expr.Lookup{SourceRegister: 1, IsDestRegSet: true, DestRegister: 0, SetName: vmap.Name, SetID: vmap.ID}), nil
+}
+
+// snat: the address in register 1, the port range in 2 and 3 (a single
+// port in 2 only: nft's own form).
+func (s snat) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	a4 := s.addr.As4()
+	exprs := append(to, &expr.Immediate{Register: 1, Data: a4[:]})
+	nat := &expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1}
+	if p := s.ports; p != nil {
+		exprs = append(exprs, &expr.Immediate{Register: 2, Data: binary.BigEndian.AppendUint16(nil, p.Lo)})
+		nat.RegProtoMin, nat.Specified = 2, true
+		if p.Hi != p.Lo {
+			exprs = append(exprs, &expr.Immediate{Register: 3, Data: binary.BigEndian.AppendUint16(nil, p.Hi)})
+			nat.RegProtoMax = 3
+		}
+	}
+	return append(exprs, nat), nil
+}
+
+var verdictKinds = map[string]expr.VerdictKind{
+	"drop": expr.VerdictDrop, "return": expr.VerdictReturn, "jump": expr.VerdictJump, "goto": expr.VerdictGoto,
+}
+
+func (v verdict) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	k, ok := verdictKinds[v.kind]
+	if !ok {
+		return nil, fmt.Errorf("verdict %q has no netlink form", v.kind)
+	}
+	return append(to, &expr.Verdict{Kind: k, Chain: v.chain}), nil
+}
