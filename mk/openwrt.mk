@@ -65,7 +65,9 @@ openwrt-real-netifd: build
 # Every architecture with both package managers, then the negative controls
 # (x86_64, each a next release with one defect): without the prerm the
 # removal leaves the tables; with Conflicts: map the upgrade after a refused
-# stock install fails; without post-upgrade apk's upgrade reloads nothing.
+# stock install fails; without post-upgrade apk's upgrade reloads nothing;
+# and, installed first, a prerm without its PKG_UPGRADE check takes the
+# interfaces down when opkg upgrades it.
 PKG_TEST = OPENWRT_FILES="$(OPENWRT_FILES)" sh openwrt/test/pkg-install.sh
 .PHONY: openwrt-pkg
 openwrt-pkg: ipk
@@ -75,13 +77,19 @@ openwrt-pkg: ipk
 		rc=$$?; tail -1 $(BUILD)/pkg-$$f-$$a.log | sed "s/^/$$f $$a: /"; \
 		[ $$rc -eq 0 ] || { grep '^FAIL' $(BUILD)/pkg-$$f-$$a.log; exit 1; }; \
 	done; done
+	@for neg in noprerm conflicts nopostupgrade; do \
+		NEGATIVE=$$neg APK="$(PKGTOOLS)/bin/apk" bash openwrt/ipk/build.sh $(BUILD)/ipk-neg-$$neg $(IPK_NEXT) x86_64 >/dev/null || exit 1; \
+	done
 	@for n in noprerm:opkg:'removal deleted the nftables tables' noprerm:apk:'removal deleted the nftables tables' \
 		conflicts:opkg:'upgrade to' nopostupgrade:apk:'upgrade reran the post-install part'; do \
 		neg=$${n%%:*}; rest=$${n#*:}; f=$${rest%%:*}; want=$${rest#*:}; \
-		NEGATIVE=$$neg APK="$(PKGTOOLS)/bin/apk" bash openwrt/ipk/build.sh $(BUILD)/ipk-neg-$$neg $(IPK_NEXT) x86_64 >/dev/null || exit 1; \
 		EXPECT_FAIL="$$want" $(PKG_TEST) $$f "$(PKGTOOLS)" $(BUILD)/ipk $(BUILD)/ipk-neg-$$neg $(IPK_VERSION) $(IPK_NEXT) x86_64 \
 			>$(BUILD)/pkg-neg-$$neg-$$f.log 2>&1 || { tail -3 $(BUILD)/pkg-neg-$$neg-$$f.log; exit 1; }; \
 		echo "negative control $$neg ($$f): '$$want' fails, as it must"; \
 	done
+	@NEGATIVE=noupgradeguard APK="$(PKGTOOLS)/bin/apk" bash openwrt/ipk/build.sh $(BUILD)/ipk-neg-noupgradeguard $(IPK_VERSION) x86_64 >/dev/null
+	@EXPECT_FAIL='upgrade kept both interfaces up' $(PKG_TEST) opkg "$(PKGTOOLS)" $(BUILD)/ipk-neg-noupgradeguard $(BUILD)/ipk-next \
+		$(IPK_VERSION) $(IPK_NEXT) x86_64 >$(BUILD)/pkg-neg-noupgradeguard-opkg.log 2>&1 || { tail -3 $(BUILD)/pkg-neg-noupgradeguard-opkg.log; exit 1; }
+	@echo "negative control noupgradeguard (opkg): 'upgrade kept both interfaces up' fails, as it must"
 
 TEST_TARGETS += openwrt-lint openwrt-ipk-test openwrt-vm openwrt-pkg

@@ -14,10 +14,11 @@
 # with APK=/path/to/apk (apk-tools 3, not in Debian: `make ipk` builds it
 # from ../shared/openwrt-pkgtools and sets APK).
 #
-# NEGATIVE (tests only, openwrt/test/*-install.sh): "noprerm" leaves out the
-# package's own prerm, "nopostupgrade" the apk post-upgrade script,
-# "conflicts" declares Conflicts: map as earlier releases did; the install
-# tests must fail on such packages.
+# NEGATIVE (tests only, openwrt/test/pkg-install.sh): "noprerm" leaves out
+# the package's own prerm, "noupgradeguard" its PKG_UPGRADE check,
+# "nopostupgrade" the apk post-upgrade script, "conflicts" declares
+# Conflicts: map as earlier releases did; the install tests must fail on
+# such packages.
 #
 # Usage: openwrt/ipk/build.sh OUTDIR VERSION ARCH...
 #   ARCH: mipsel_24kc arm_cortex-a9_vfpv3-d16 aarch64_cortex-a72
@@ -274,6 +275,7 @@ for arch in "$@"; do
 	postinst_pkg="$(cat "$here/postinst-mapehelper")"
 	prerm_pkg="$(cat "$here/prerm-mapehelper")"
 	[ "$negative" = noprerm ] && prerm_pkg=""
+	[ "$negative" = noupgradeguard ] && prerm_pkg="$(printf '%s\n' "$prerm_pkg" | grep -v PKG_UPGRADE)"
 	pack mapehelper "$arch" "$data"
 	pack_apk mapehelper "$arch" "$data" "libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit" "map=$version"
 done
