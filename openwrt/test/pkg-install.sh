@@ -27,10 +27,23 @@
 #   sh openwrt/test/pkg-install.sh opkg|apk TOOLS OUT NEXT_OUT VERSION NEXT_VERSION ARCH
 # TOOLS: the pkgtools prefix (bin/opkg-cl, bin/apk); OUT, NEXT_OUT: what
 # openwrt/ipk/build.sh wrote for VERSION and NEXT_VERSION. OPENWRT_FILES:
-# path of openwrt-files.tar.gz. EXPECT_FAIL=TEXT (negative controls): pass
+# path of openwrt-files.tar.gz. README (default: the repository's): the
+# opkg steps are taken from its "Install on OpenWrt" block, with this
+# architecture's file names. EXPECT_FAIL=TEXT (negative controls): pass
 # only when a check whose name contains TEXT fails. Needs root.
 set -eu
 
+# Every tool is required (CI=true or not): a missing one fails the test.
+for c in unshare chroot nft busybox tar gzip sha256sum ldd; do
+	command -v "$c" >/dev/null || {
+		echo "FAIL missing $c (.ci/apt/openwrt.txt lists the Debian packages)"
+		exit 1
+	}
+done
+[ -f "${OPENWRT_FILES:-}" ] || {
+	echo "FAIL OPENWRT_FILES='${OPENWRT_FILES:-}' is not ../shared/openwrt-userland/src/openwrt-files.tar.gz"
+	exit 1
+}
 if [ -z "${MH_PKG_NS:-}" ]; then
 	MH_PKG_NS=1 exec unshare --net --mount --fork sh "$0" "$@"
 fi
@@ -162,7 +175,15 @@ if [ "$fmt" = opkg ]; then
 	del() { pm remove "$@"; }
 	upgrade() { pm update && pm upgrade "$@"; }
 	installed_version() { pm status mapehelper | sed -n 's/^Version: //p'; }
-	readme="opkg remove map && opkg install $main $luci && /etc/init.d/network restart"
+	# The README's steps, as written there: the indented lines of the block
+	# after "## Install on OpenWrt", comments dropped, our file names.
+	readme="$(sed -n '/^## Install on OpenWrt/,/^[^ ]/{/^    [^ ]/p;}' "${README:-$(dirname "$0")/../../README.md}" |
+		sed -e 's/^ *//' -e 's/ *#.*//' -e "s/mapehelper_[^ ]*\.ipk/$main/" -e "s/luci-proto-mape_[^ ]*\.ipk/$luci/" |
+		awk 'NR > 1 { printf " && " } { printf "%s", $0 }')"
+	case "$readme" in
+	*"opkg install $main $luci"*) ;;
+	*) bad "README's install steps not found or changed: '$readme'" ;;
+	esac
 else
 	a() { "$tools/bin/apk" --root "$root" --allow-untrusted --no-network --no-cache "$@"; }
 	pm() { # apk runs inside the root's /tmp/pkgs for file names as the user types them
