@@ -78,7 +78,8 @@ openwrt-pkg: ipk
 		[ $$rc -eq 0 ] || { grep '^FAIL' $(BUILD)/pkg-$$f-$$a.log; exit 1; }; \
 	done; done
 	@for neg in noprerm conflicts nopostupgrade; do \
-		NEGATIVE=$$neg APK="$(PKGTOOLS)/bin/apk" bash openwrt/ipk/build.sh $(BUILD)/ipk-neg-$$neg $(IPK_NEXT) x86_64 >/dev/null || exit 1; \
+		NEGATIVE=$$neg BINARIES=$(BUILD)/ipk-next/bin APK="$(PKGTOOLS)/bin/apk" \
+			bash openwrt/ipk/build.sh $(BUILD)/ipk-neg-$$neg $(IPK_NEXT) x86_64 >/dev/null || exit 1; \
 	done
 	@for n in noprerm:opkg:'removal deleted the nftables tables' noprerm:apk:'removal deleted the nftables tables' \
 		conflicts:opkg:'upgrade to' nopostupgrade:apk:'upgrade reran the post-install part'; do \
@@ -87,7 +88,8 @@ openwrt-pkg: ipk
 			>$(BUILD)/pkg-neg-$$neg-$$f.log 2>&1 || { tail -3 $(BUILD)/pkg-neg-$$neg-$$f.log; exit 1; }; \
 		echo "negative control $$neg ($$f): '$$want' fails, as it must"; \
 	done
-	@NEGATIVE=noupgradeguard APK="$(PKGTOOLS)/bin/apk" bash openwrt/ipk/build.sh $(BUILD)/ipk-neg-noupgradeguard $(IPK_VERSION) x86_64 >/dev/null
+	@NEGATIVE=noupgradeguard BINARIES=$(BUILD)/ipk/bin APK="$(PKGTOOLS)/bin/apk" \
+		bash openwrt/ipk/build.sh $(BUILD)/ipk-neg-noupgradeguard $(IPK_VERSION) x86_64 >/dev/null
 	@EXPECT_FAIL='upgrade kept both interfaces up' $(PKG_TEST) opkg "$(PKGTOOLS)" $(BUILD)/ipk-neg-noupgradeguard $(BUILD)/ipk-next \
 		$(IPK_VERSION) $(IPK_NEXT) x86_64 >$(BUILD)/pkg-neg-noupgradeguard-opkg.log 2>&1 || { tail -3 $(BUILD)/pkg-neg-noupgradeguard-opkg.log; exit 1; }
 	@echo "negative control noupgradeguard (opkg): 'upgrade kept both interfaces up' fails, as it must"

@@ -18,7 +18,8 @@
 # the package's own prerm, "noupgradeguard" its PKG_UPGRADE check,
 # "nopostupgrade" the apk post-upgrade script, "conflicts" declares
 # Conflicts: map as earlier releases did; the install tests must fail on
-# such packages.
+# such packages. BINARIES=DIR (tests too) takes the binaries from an earlier
+# build of the same VERSION (its OUTDIR/bin) instead of linking them again.
 #
 # Usage: openwrt/ipk/build.sh OUTDIR VERSION ARCH...
 #   ARCH: mipsel_24kc arm_cortex-a9_vfpv3-d16 aarch64_cortex-a72
@@ -68,6 +69,11 @@ build_binary() {
 	env="$(goenv "$1")"
 	bin="$out/bin/$(echo "$env" | tr ' =' '_-')/mapehelper"
 	mkdir -p "$(dirname "$bin")"
+	if [ -n "${BINARIES:-}" ]; then
+		cp "$BINARIES/${bin#"$out/bin/"}" "$bin"
+		echo "$bin"
+		return
+	fi
 	# shellcheck disable=SC2086 # $env is a list of assignments
 	(cd "$top" && env $env GOOS=linux CGO_ENABLED=0 go build -trimpath -gcflags=all=-l \
 		-ldflags "-s -w -X main.version=$version" -o "$bin" ./cmd/mapehelper) >&2
