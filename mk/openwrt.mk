@@ -64,8 +64,8 @@ openwrt-real-netifd: build
 
 # Every architecture with both package managers, then the negative controls
 # (x86_64, each a next release with one defect): without the prerm the
-# removal leaves the tables; with Conflicts: map the upgrade after a refused
-# stock install fails; without post-upgrade apk's upgrade reloads nothing;
+# removal leaves the tables; with Conflicts: map the upgrade and the
+# --force-reinstall after a refused stock install fail; without post-upgrade apk's upgrade reloads nothing;
 # and, installed first, a prerm without its PKG_UPGRADE check takes the
 # interfaces down when opkg upgrades it.
 PKG_TEST = OPENWRT_FILES="$(OPENWRT_FILES)" sh openwrt/test/pkg-install.sh
@@ -82,7 +82,7 @@ openwrt-pkg: ipk
 			bash openwrt/ipk/build.sh $(BUILD)/ipk-neg-$$neg $(IPK_NEXT) x86_64 >/dev/null || exit 1; \
 	done
 	@for n in noprerm:opkg:'removal deleted the nftables tables' noprerm:apk:'removal deleted the nftables tables' \
-		conflicts:opkg:'upgrade to' nopostupgrade:apk:'upgrade reran the post-install part'; do \
+		conflicts:opkg:'upgrade to;binary in place after the reinstall' nopostupgrade:apk:'upgrade reran the post-install part'; do \
 		neg=$${n%%:*}; rest=$${n#*:}; f=$${rest%%:*}; want=$${rest#*:}; \
 		EXPECT_FAIL="$$want" $(PKG_TEST) $$f "$(PKGTOOLS)" $(BUILD)/ipk $(BUILD)/ipk-neg-$$neg $(IPK_VERSION) $(IPK_NEXT) x86_64 \
 			>$(BUILD)/pkg-neg-$$neg-$$f.log 2>&1 || { tail -3 $(BUILD)/pkg-neg-$$neg-$$f.log; exit 1; }; \
