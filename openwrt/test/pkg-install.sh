@@ -257,7 +257,7 @@ make_up() {
 	fi
 	mkdir -p "$root/var/run/mapehelper"
 	echo "table ip mapehelper_wanmap {}" >"$root/var/run/mapehelper/wanmap.nft"
-	ln -s /var/run/mapehelper/wanmap.nft "$root/usr/share/nftables.d/ruleset-post/mapehelper-wanmap.nft"
+	ln -sfn /var/run/mapehelper/wanmap.nft "$root/usr/share/nftables.d/ruleset-post/mapehelper-wanmap.nft"
 	printf '{"version":1,"interface":"ocn","state":"up","tunnel":"map-ocn","nft_table":"ip mapehelper_ocn"}\n' \
 		>"$root/var/run/mapehelper/ocn.json"
 }
