@@ -9,15 +9,25 @@
 # plus openwrt/files/ for mapehelper, openwrt/luci-proto-mape/htdocs/ under
 # /www for luci-proto-mape.
 #
-# With APK=/path/to/apk (apk-tools 3, not in Debian), also apk packages for
-# OpenWrt 25.x into OUTDIR/apk/ARCH/NAME-VERSION.apk, built the way
-# OpenWrt's package-pack.mk calls `apk mkpkg` (see pack_apk).
+# Also apk packages for OpenWrt 25.x into OUTDIR/apk/ARCH/NAME-VERSION.apk,
+# built the way OpenWrt's package-pack.mk calls `apk mkpkg` (see pack_apk),
+# with APK=/path/to/apk (apk-tools 3, not in Debian: `make ipk` builds it
+# from ../shared/openwrt-pkgtools and sets APK).
+#
+# NEGATIVE (tests only, openwrt/test/pkg-install.sh): "noprerm" leaves out
+# the package's own prerm, "noupgradeguard" its PKG_UPGRADE check,
+# "nopostupgrade" the apk post-upgrade script, "conflicts" declares
+# Conflicts: map as earlier releases did; the install tests must fail on
+# such packages. BINARIES=DIR (tests too) takes the binaries from an earlier
+# build of the same VERSION (its OUTDIR/bin) instead of linking them again.
 #
 # Usage: openwrt/ipk/build.sh OUTDIR VERSION ARCH...
 #   ARCH: mipsel_24kc arm_cortex-a9_vfpv3-d16 aarch64_cortex-a72
 #         aarch64_generic x86_64
 set -euo pipefail
 
+: "${APK:?APK=/path/to/apk (apk-tools 3) is required: make ipk builds it and sets it}"
+negative="${NEGATIVE:-}"
 here="$(cd "$(dirname "$0")" && pwd)"
 top="$(cd "$here/../.." && pwd)"
 out="$1"
@@ -59,6 +69,11 @@ build_binary() {
 	env="$(goenv "$1")"
 	bin="$out/bin/$(echo "$env" | tr ' =' '_-')/mapehelper"
 	mkdir -p "$(dirname "$bin")"
+	if [ -n "${BINARIES:-}" ]; then
+		cp "$BINARIES/${bin#"$out/bin/"}" "$bin"
+		echo "$bin"
+		return
+	fi
 	# shellcheck disable=SC2086 # $env is a list of assignments
 	(cd "$top" && env $env GOOS=linux CGO_ENABLED=0 go build -trimpath -gcflags=all=-l \
 		-ldflags "-s -w -X main.version=$version" -o "$bin" ./cmd/mapehelper) >&2
@@ -86,22 +101,25 @@ control_fields() {
 	printf '%s\n' "${fields[Description]}" | sed 's/^/ /'
 }
 
-# write_wrapper FILE FUNCTION: the postinst/prerm ipkg-build generates; it
-# hands over to OpenWrt's default_postinst/default_prerm, which run the
-# package's own postinst-pkg/prerm-pkg.
+# write_wrapper FILE FUNCTION: the postinst/prerm package-pack.mk generates;
+# it hands over to OpenWrt's default_postinst/default_prerm, which run the
+# package's own postinst-pkg/prerm-pkg. Only the postinst honours
+# IPKG_NO_SCRIPT.
 write_wrapper() {
-	cat >"$1" <<EOF
-#!/bin/sh
-[ "\${IPKG_NO_SCRIPT}" = "1" ] && exit 0
-[ -s \${IPKG_INSTROOT}/lib/functions.sh ] || exit 0
-. \${IPKG_INSTROOT}/lib/functions.sh
-$2 \$0 \$@
-EOF
+	{
+		echo '#!/bin/sh'
+		# shellcheck disable=SC2016 # expands when the script runs
+		[ "$2" = default_postinst ] && echo '[ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0'
+		# shellcheck disable=SC2016
+		printf '%s\n' '[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0' \
+			'. ${IPKG_INSTROOT}/lib/functions.sh' "$2 \$0 \$@"
+	} >"$1"
 	chmod 0755 "$1"
 }
 
 # pack NAME ARCH DATADIR: writes $out/NAME_VERSION_ARCH.ipk from DATADIR and
-# the control fields in "fields"; postinst-pkg from $postinst_pkg if set.
+# the control fields in "fields"; postinst-pkg and prerm-pkg from
+# $postinst_pkg and $prerm_pkg if set.
 pack() {
 	local name="$1" arch="$2" data="$3" pk="$work/pk-$1-$2"
 	rm -rf "$pk"
@@ -116,6 +134,10 @@ pack() {
 	if [ -n "${postinst_pkg:-}" ]; then
 		printf '%s' "$postinst_pkg" >"$pk/control/postinst-pkg"
 		chmod 0755 "$pk/control/postinst-pkg"
+	fi
+	if [ -n "${prerm_pkg:-}" ]; then
+		printf '%s\n' "$prerm_pkg" >"$pk/control/prerm-pkg"
+		chmod 0755 "$pk/control/prerm-pkg"
 	fi
 	tar_dir "$pk/control" "$pk/control.tar.gz"
 	printf '2.0\n' >"$pk/debian-binary"
@@ -159,10 +181,13 @@ stage_luci() {
 }
 
 # pack_apk NAME ARCH DATADIR DEPENDS PROVIDES: an apk v3 package as OpenWrt
-# 25.x builds it: the files plus lib/apk/packages/NAME.list (and the empty
-# conffile lists), a post-install script that runs default_postinst and then
-# the package's own postinst, and a versioned provides (which makes apk
-# treat the package as the owner of that name, so it conflicts with it).
+# 25.x builds it (package-pack.mk): the files plus lib/apk/packages/NAME.list
+# (and the empty conffile lists); post-install runs default_postinst and then
+# the package's own postinst; post-upgrade is "export PKG_UPGRADE=1" plus the
+# post-install body (apk runs it instead of post-install on an upgrade);
+# pre-deinstall runs default_prerm and then the package's own prerm. A
+# versioned provides makes apk treat the package as the owner of that name,
+# so it conflicts with it.
 pack_apk() {
 	local name="$1" arch="$2" data="$3" depends="$4" provides="$5" d="$work/apk-$1-$2"
 	rm -rf "$d"
@@ -185,7 +210,7 @@ pack_apk() {
 export root="${IPKG_INSTROOT}"
 EOF
 		printf 'export pkgname="%s"\nadd_group_and_user\ndefault_postinst\n' "$name"
-		printf '%s\n' "${postinst_pkg:-}" | sed '1{/^#!/d}'
+		printf '%s\n' "${postinst_pkg:-}" | sed '/^[[:space:]]*#!/d'
 	} >"$d/post-install"
 	{
 		cat <<'EOF'
@@ -195,7 +220,14 @@ EOF
 export root="${IPKG_INSTROOT}"
 EOF
 		printf 'export pkgname="%s"\ndefault_prerm\n' "$name"
+		printf '%s\n' "${prerm_pkg:-}" | sed '/^[[:space:]]*#!/d'
 	} >"$d/pre-deinstall"
+	{
+		printf '#!/bin/sh\nexport PKG_UPGRADE=1\n'
+		sed '/^[[:space:]]*#!/d' "$d/post-install"
+	} >"$d/post-upgrade"
+	local upgrade=(--script "post-upgrade:$d/post-upgrade")
+	[ "$negative" = nopostupgrade ] && upgrade=()
 	# shellcheck disable=SC2046 # one --info per provided name
 	"$APK" mkpkg \
 		--info "name:$name" \
@@ -209,6 +241,7 @@ EOF
 		--info "depends:$depends" \
 		${provides:+--info "provides:$provides"} \
 		--script "post-install:$d/post-install" \
+		"${upgrade[@]}" \
 		--script "pre-deinstall:$d/pre-deinstall" \
 		--files "$d/files" \
 		--output "$out/apk/$arch/$name-$version.apk"
@@ -236,15 +269,21 @@ for arch in "$@"; do
 	common_fields mapehelper
 	fields[Package]=mapehelper
 	fields[Depends]="libc, kmod-ip6-tunnel, kmod-nft-core, kmod-nft-nat, kmod-nf-conntrack-netlink, kmod-nft-connlimit"
-	fields[Conflicts]="map"
+	# No Conflicts: map. The shared /lib/netifd/proto/map.sh already makes
+	# opkg refuse either package next to the other (a file clash), and a
+	# refused `opkg install map` stays in opkg's status as "install ...
+	# not-installed", which a Conflicts: map would then hold against every
+	# later upgrade of mapehelper (docs/openwrt.md).
+	[ "$negative" = conflicts ] && fields[Conflicts]="map"
 	fields[Provides]="map"
 	fields[Section]="net"
 	fields[Description]="$(cat "$here/description-mapehelper.txt")"
 	postinst_pkg="$(cat "$here/postinst-mapehelper")"
+	prerm_pkg="$(cat "$here/prerm-mapehelper")"
+	[ "$negative" = noprerm ] && prerm_pkg=""
+	[ "$negative" = noupgradeguard ] && prerm_pkg="$(printf '%s\n' "$prerm_pkg" | grep -v PKG_UPGRADE)"
 	pack mapehelper "$arch" "$data"
-	if [ -n "${APK:-}" ]; then
-		pack_apk mapehelper "$arch" "$data" "libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit" "map=$version"
-	fi
+	pack_apk mapehelper "$arch" "$data" "libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit" "map=$version"
 done
 
 if [ -d "$top/openwrt/luci-proto-mape" ]; then
@@ -256,10 +295,9 @@ if [ -d "$top/openwrt/luci-proto-mape" ]; then
 	fields[Section]="luci"
 	fields[Description]="$(cat "$here/description-luci.txt")"
 	postinst_pkg="$(cat "$here/postinst-luci")"
+	prerm_pkg=""
 	pack luci-proto-mape all "$data"
-	if [ -n "${APK:-}" ]; then
-		pack_apk luci-proto-mape noarch "$data" "libc mapehelper luci-base" ""
-	fi
+	pack_apk luci-proto-mape noarch "$data" "libc mapehelper luci-base" ""
 else
 	echo "openwrt/luci-proto-mape/ does not exist yet: no luci-proto-mape ipk" >&2
 fi

@@ -79,14 +79,20 @@ func TestIPKMapehelper(t *testing.T) {
 			p := readIPK(t, filepath.Join(dir, "mapehelper_"+version+"_"+arch+".ipk"))
 			fields := checkControl(t, p, map[string]string{
 				"Package": "mapehelper", "Version": version, "Architecture": arch,
-				"Conflicts": "map", "Provides": "map", "Section": "net",
+				"Provides": "map", "Section": "net",
 			})
+			// A Conflicts: map would block every upgrade after a refused
+			// `opkg install map` (docs/openwrt.md); the map.sh clash keeps
+			// the two packages apart.
+			if c, ok := fields["Conflicts"]; ok {
+				t.Errorf("Conflicts: %s; want none", c)
+			}
 			for _, dep := range []string{"libc", "kmod-ip6-tunnel", "kmod-nft-core", "kmod-nft-nat", "kmod-nf-conntrack-netlink", "kmod-nft-connlimit"} {
 				if !containsWord(fields["Depends"], dep) {
 					t.Errorf("Depends %q lacks %s", fields["Depends"], dep)
 				}
 			}
-			checkScripts(t, p, true)
+			checkScripts(t, p, "../ipk/postinst-mapehelper", "../ipk/prerm-mapehelper")
 			wantFiles := treeFiles(t, "../files", ".")
 			wantFiles["./usr/bin/mapehelper"] = 0o755
 			checkFiles(t, p, wantFiles)
@@ -114,7 +120,7 @@ func TestIPKLuci(t *testing.T) {
 	if !containsWord(fields["Depends"], "mapehelper") {
 		t.Errorf("Depends %q lacks mapehelper", fields["Depends"])
 	}
-	checkScripts(t, p, true)
+	checkScripts(t, p, "../ipk/postinst-luci", "")
 	checkFiles(t, p, treeFiles(t, "../luci-proto-mape/htdocs", "./www"))
 	js := p.data["./www/luci-static/resources/protocol/mape.js"].data
 	if !bytes.Contains(js, []byte("registerProtocol('mape'")) && !bytes.Contains(js, []byte(`registerProtocol("mape"`)) {
@@ -139,10 +145,42 @@ func TestMakefileInstalls(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"GO_PKG_BUILD_VARS+=CGO_ENABLED=0", "-linkmode internal", "CONFLICTS:=map", "PROVIDES:=map",
+	if bytes.Contains(mk, []byte("\n  CONFLICTS:=")) {
+		t.Error("openwrt/Makefile declares CONFLICTS: it blocks upgrades after a refused `opkg install map`")
+	}
+	for _, want := range []string{"GO_PKG_BUILD_VARS+=CGO_ENABLED=0", "-linkmode internal", "PROVIDES:=map",
 		"+kmod-ip6-tunnel +kmod-nft-core +kmod-nft-nat +kmod-nf-conntrack-netlink +kmod-nft-connlimit"} {
 		if !bytes.Contains(mk, []byte(want)) {
 			t.Errorf("openwrt/Makefile lacks %q", want)
+		}
+	}
+}
+
+// TestMakefileScripts: the SDK recipe's package scripts are the ones
+// `make ipk` packs and the install tests run (openwrt/ipk/*), with make's
+// $$ for $; comment lines may differ.
+func TestMakefileScripts(t *testing.T) {
+	mk, err := os.ReadFile("../Makefile")
+	must(t, err)
+	code := func(s string) string {
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+			if !strings.HasPrefix(l, "#") || strings.HasPrefix(l, "#!") {
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	for def, file := range map[string]string{
+		"Package/mapehelper/postinst":      "../ipk/postinst-mapehelper",
+		"Package/mapehelper/prerm":         "../ipk/prerm-mapehelper",
+		"Package/luci-proto-mape/postinst": "../ipk/postinst-luci",
+	} {
+		want, err := os.ReadFile(file)
+		must(t, err)
+		got := strings.ReplaceAll(makefileDefine(t, mk, def), "$$", "$")
+		if code(got) != code(string(want)) {
+			t.Errorf("%s differs from %s:\n%s", def, file, got)
 		}
 	}
 }
@@ -298,9 +336,11 @@ func checkControl(t *testing.T, p *ipk, want map[string]string) map[string]strin
 	return fields
 }
 
-// checkScripts: ipkg-build's postinst/prerm wrappers hand over to
-// default_postinst/default_prerm; the package's own script is postinst-pkg.
-func checkScripts(t *testing.T, p *ipk, wantPkg bool) {
+// checkScripts: package-pack.mk's postinst/prerm wrappers hand over to
+// default_postinst/default_prerm (only the postinst honours
+// IPKG_NO_SCRIPT); the package's own scripts are postinst-pkg and prerm-pkg,
+// byte for byte the files in openwrt/ipk ("" = the package has none).
+func checkScripts(t *testing.T, p *ipk, postinst, prerm string) {
 	t.Helper()
 	for script, fn := range map[string]string{"./postinst": "default_postinst", "./prerm": "default_prerm"} {
 		f, ok := p.control[script]
@@ -309,13 +349,25 @@ func checkScripts(t *testing.T, p *ipk, wantPkg bool) {
 			continue
 		}
 		s := string(f.data)
-		if f.mode != 0o755 || !strings.HasPrefix(s, "#!/bin/sh\n") || !strings.Contains(s, `"${IPKG_NO_SCRIPT}" = "1" ] && exit 0`) ||
+		noScript := strings.Contains(s, `"${IPKG_NO_SCRIPT}" = "1" ] && exit 0`)
+		if f.mode != 0o755 || !strings.HasPrefix(s, "#!/bin/sh\n") || noScript != (fn == "default_postinst") ||
 			!strings.Contains(s, "/lib/functions.sh ] || exit 0") || !strings.Contains(s, fn+" $0 $@") {
-			t.Errorf("%s (mode %o) is not ipkg-build's wrapper:\n%s", script, f.mode, s)
+			t.Errorf("%s (mode %o) is not package-pack.mk's wrapper:\n%s", script, f.mode, s)
 		}
 	}
-	if f, ok := p.control["./postinst-pkg"]; wantPkg && (!ok || f.mode != 0o755) {
-		t.Errorf("postinst-pkg missing or not 0755")
+	for member, src := range map[string]string{"./postinst-pkg": postinst, "./prerm-pkg": prerm} {
+		f, ok := p.control[member]
+		if src == "" {
+			if ok {
+				t.Errorf("unexpected %s", member)
+			}
+			continue
+		}
+		want, err := os.ReadFile(src)
+		must(t, err)
+		if !ok || f.mode != 0o755 || strings.TrimRight(string(f.data), "\n") != strings.TrimRight(string(want), "\n") {
+			t.Errorf("%s missing, not 0755 or not %s", member, src)
+		}
 	}
 	for name := range p.control {
 		switch name {
