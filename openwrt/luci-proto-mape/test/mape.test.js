@@ -58,9 +58,17 @@ test('registers mape and the stock map protocol', () => {
 	assert.strictEqual(mape.isFloating(), true);
 	assert.strictEqual(mape.getDevices(), null);
 
+	// The binary's naming rule (tunnel.DeviceName), on the vectors its Go
+	// test checks too.
+	const names = JSON.parse(fs.readFileSync(path.join(__dirname, '../../../tunnel/testdata/names.json'), 'utf8')).names;
+	assert.ok(Object.keys(names).length >= 8);
+	for (const [ sid, dev ] of Object.entries(names)) {
+		const i = Object.assign(Object.create(mape), { sid: sid, _ubus: () => null });
+		assert.strictEqual(i.getIfname(), dev, `tunnel of ${sid}`);
+	}
 	const inst = Object.assign(Object.create(mape), { sid: 'wan_mape_long_name', _ubus: () => null });
-	assert.strictEqual(inst.getIfname(), 'map-wan_mape_lo', 'tunnel name is map-NAME cut to 15 characters');
-	assert.strictEqual(inst.containsDevice('map-wan_mape_lo'), true);
+	assert.strictEqual(inst.getIfname(), 'map-wan_m-9f114', 'a name that does not fit gets a hash suffix');
+	assert.strictEqual(inst.containsDevice('map-wan_m-9f114'), true);
 	inst._ubus = (k) => (k == 'l3_device' ? 'map-x' : null);
 	assert.strictEqual(inst.getIfname(), 'map-x');
 

@@ -209,6 +209,21 @@ function renderStatus(list) {
 	return E('div', {}, nodes);
 }
 
+// tunnelName is the binary's tunnel.DeviceName (Go, the one definition;
+// test vectors in tunnel/testdata/names.json): 'map-' + the interface name
+// when that fits Linux's 15 bytes, else 'map-', its first 5 characters,
+// '-' and 5 hex digits of its FNV-1a 32-bit hash. Interface names are
+// ASCII (UCI section names).
+function tunnelName(sid) {
+	var n = 'map-' + sid;
+	if (n.length <= 15)
+		return n;
+	var h = 0x811c9dc5;
+	for (var i = 0; i < sid.length; i++)
+		h = Math.imul(h ^ sid.charCodeAt(i), 0x01000193) >>> 0;
+	return 'map-' + sid.substring(0, 5) + '-' + ('0000' + (h & 0xfffff).toString(16)).slice(-5);
+}
+
 var proto = {
 	// The UCI option holding the MAP type: 'type' for mape, 'maptype' in
 	// configurations written for the stock map protocol.
@@ -219,7 +234,7 @@ var proto = {
 	},
 
 	getIfname: function() {
-		return this._ubus('l3_device') || ('map-' + this.sid).substring(0, 15);
+		return this._ubus('l3_device') || tunnelName(this.sid);
 	},
 
 	getOpkgPackage: function() {
