@@ -168,13 +168,21 @@ function renderStatus(list) {
 	if (!st)
 		return E('em', {}, _('Not set up: the interface is down or has not been started yet.'));
 
+	// null is a check the backend could not make (e.g. no permission):
+	// shown as unknown, never as down, missing or zero.
+	var up = (st.state == 'up');
+	var known = function(v, yes, no) {
+		return (v == null) ? _('unknown') : (v ? yes : no);
+	};
 	var nodes = [
 		E('table', { 'class': 'mape-status' }, [
 			row(_('State'), st.state || '-'),
 			row(_('IPv4 address'), st.ipv4 || '-'),
-			row(_('Tunnel'), (st.tunnel || '-') + ' ' + (st.tunnel_up ? _('up') : _('down'))),
-			row(_('Firewall rules'), st.nft_rules ? _('present') : _('missing')),
-			row(_('Usable external ports'), setsNode(st.usable_external_ports))
+			row(_('Tunnel'), (st.tunnel || '-') + ' ' + known(st.tunnel_up, _('up'), _('down'))),
+			row(_('Firewall rules'), known(st.nft_rules, _('present'), _('missing'))),
+			row(_('Ports in use'), !up ? _('none: the interface is not up')
+				: (st.ports_in_use == null) ? _('unknown') : _('see the table below')),
+			row(_('Usable external ports'), up ? setsNode(st.usable_external_ports) : _('none: the interface is not up'))
 		])
 	];
 
@@ -182,7 +190,7 @@ function renderStatus(list) {
 		nodes.push(E('p', { 'class': 'alert-message warning' },
 			(errorCodes[st.error_code] || '') + ' ' + st.last_error));
 
-	var sets = (st.ports_in_use && st.ports_in_use.sets) || [];
+	var sets = (up && st.ports_in_use && st.ports_in_use.sets) || [];
 	if (sets.length) {
 		nodes.push(E('table', { 'class': 'table mape-usage' }, [
 			E('tr', { 'class': 'tr table-titles' }, [
