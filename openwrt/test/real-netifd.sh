@@ -106,6 +106,8 @@ export PATH="$work/bin:$PATH"
 cat >"$work/bin/mapehelper" <<EOF
 #!/bin/sh
 log="$work/calls.log"
+# The handler asks the binary which prefix of the link the rule uses.
+[ "\$1" = linkprefix ] && exec "$MH_BIN" "\$@"
 if [ "\${MH_USE_REAL:-}" = 1 ] && [ "\$1" = up ]; then
 	printf 'real-up %s\n' "\$*" >>"\$log"
 	exec "$MH_BIN" "\$@" --state-dir "$work/state" --include-dir ""
