@@ -504,3 +504,38 @@ func TestTunnelNames(t *testing.T) {
 		t.Fatalf("down removed another interface's device:\n--- before\n%s\n--- after\n%s", before, now)
 	}
 }
+
+// TestUpRenamesLegacyTunnel: after an upgrade, the previous version's
+// tunnel of a long interface name (cut to 15 characters, unmarked) is
+// replaced by the new name, not left next to it with the same endpoints
+// (which the kernel refuses for a second ip6tnl device).
+func TestUpRenamesLegacyTunnel(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	env := fakeEnv(t, f)
+	p, err := NewPlan(Options{Interface: "wan_mape_ocn1", Link: "wan0", Result: resultFor(t, "240b:12:3456:7800::/56")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := p.Tunnel
+	legacy.Name, legacy.Owner = "map-wan_mape_oc", ""
+	f.tunnels[legacy.Name] = legacy
+	f.ces[ceKey(p.Link, p.ce())] = true
+	rec := newRecord(p, env.Now())
+	rec.State, rec.Tunnel = state.Up, legacy.Name
+	if err := state.Write(env.StateDir, rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Up(ctx, env, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.tunnels[legacy.Name]; ok || len(f.tunnels) != 1 {
+		t.Fatalf("tunnels after up: %v", f.tunnels)
+	}
+	if err := Down(ctx, env, "wan_mape_ocn1"); err != nil {
+		t.Fatal(err)
+	}
+	if now := f.snapshot(); now != "" {
+		t.Fatalf("down left:\n%s", now)
+	}
+}
