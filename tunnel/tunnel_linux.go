@@ -108,16 +108,6 @@ func Remove(h *netlink.Handle, name string) error {
 	return nil
 }
 
-// Exists reports whether our tunnel device is present.
-func Exists(h *netlink.Handle, name string) bool {
-	l, err := h.LinkByName(name)
-	if err != nil {
-		return false
-	}
-	_, ok := l.(*netlink.Ip6tnl)
-	return ok
-}
-
 // alias is the owner mark of c's device, "" when c names no owner.
 func alias(c Config) string {
 	if c.Owner == "" {
