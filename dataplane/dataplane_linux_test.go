@@ -472,3 +472,59 @@ func TestDamagedStateKernel(t *testing.T) {
 		})
 	}
 }
+
+// TestTunnelNamesKernel: two interfaces whose names the previous version
+// cut to the same 15 characters (wan_mape_ocn1, wan_mape_ocn2) get two
+// tunnels, each marked with its owner, and down of one leaves the other
+// running. Where the kernel lacks ip6_tunnel (the CI host) both ups fail
+// and down of each returns the pre-up state; the VM runs the real case.
+func TestTunnelNamesKernel(t *testing.T) {
+	env, ns := testEnv(t)
+	ctx := context.Background()
+	before := snapshot(t, env, ns)
+	plan := func(iface, prefix string) *Plan {
+		p, err := NewPlan(Options{Interface: iface, Link: "wan0", Result: resultFor(t, prefix)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p1, p2 := plan("wan_mape_ocn1", "240b:12:3456:7800::/56"), plan("wan_mape_ocn2", "240b:12:3457:7900::/56")
+	_, err := Up(ctx, env, p1)
+	if errors.Is(err, tunnel.ErrNoKernelSupport) && os.Getenv("MAPEHELPER_NEED_IP6TNL") != "1" {
+		for _, iface := range []string{"wan_mape_ocn1", "wan_mape_ocn2"} {
+			if err := Down(ctx, env, iface); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if now := snapshot(t, env, ns); now != before {
+			t.Fatalf("left:\n%s", now)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	only1 := snapshot(t, env, ns)
+	if _, err := Up(ctx, env, p2); err != nil {
+		t.Fatal(err)
+	}
+	links := ns.Run(t, "ip", "-d", "link", "show", "type", "ip6tnl")
+	for _, want := range []string{p1.Tunnel.Name + "@wan0", "alias mapehelper:wan_mape_ocn1", p2.Tunnel.Name + "@wan0", "alias mapehelper:wan_mape_ocn2"} {
+		if !strings.Contains(links, want) {
+			t.Errorf("lacks %q:\n%s", want, links)
+		}
+	}
+	if err := Down(ctx, env, "wan_mape_ocn2"); err != nil {
+		t.Fatal(err)
+	}
+	if now := snapshot(t, env, ns); now != only1 {
+		t.Fatalf("down of ocn2 touched ocn1:\n--- want\n%s\n--- now\n%s", only1, now)
+	}
+	if err := Down(ctx, env, "wan_mape_ocn1"); err != nil {
+		t.Fatal(err)
+	}
+	if now := snapshot(t, env, ns); now != before {
+		t.Fatalf("down left:\n%s", now)
+	}
+}
