@@ -1,9 +1,9 @@
 package tunnel
 
 import (
+	_ "embed"
 	"encoding/json"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 )
@@ -16,17 +16,19 @@ func seed() Config {
 		IPv4: netip.MustParseAddr("14.8.52.86"), Route: true}
 }
 
+// namesJSON is embedded so the test binaries cross-built for qemu-user and
+// the VMs carry it.
+//
+//go:embed testdata/names.json
+var namesJSON []byte
+
 // TestDeviceName checks the naming rule against vectors computed outside
 // Go (testdata/names.json, which LuCI's test reads too): names that fit
 // keep map-<iface>, longer ones get a hash suffix, and the two OCN
 // interfaces of the bug no longer share a device.
 func TestDeviceName(t *testing.T) {
-	b, err := os.ReadFile("testdata/names.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v struct{ Names map[string]string }
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := json.Unmarshal(namesJSON, &v); err != nil {
 		t.Fatal(err)
 	}
 	if len(v.Names) < 8 {
