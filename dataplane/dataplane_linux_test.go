@@ -79,9 +79,16 @@ func snapshot(t *testing.T, env *Env, ns *nstest.NS) string {
 			}
 		}
 	}
-	return ns.Run(t, "ip", "-o", "link", "show") + ns.Run(t, "ip", "-d", "link", "show", "type", "ip6tnl") +
-		ns.Run(t, "ip", "-o", "addr", "show", "scope", "global") + ns.Run(t, "ip", "route", "show") +
-		ns.Run(t, "ip", "-6", "route", "show") + ns.Run(t, "nft", "list", "ruleset") + strings.Join(files, "\n")
+	// A netlink dump that raced a change (the kernel adding a link-local
+	// address, say) says so and may be incomplete: take it again.
+	for i := 0; ; i++ {
+		out := ns.Run(t, "ip", "-o", "link", "show") + ns.Run(t, "ip", "-d", "link", "show", "type", "ip6tnl") +
+			ns.Run(t, "ip", "-o", "addr", "show", "scope", "global") + ns.Run(t, "ip", "route", "show") +
+			ns.Run(t, "ip", "-6", "route", "show") + ns.Run(t, "nft", "list", "ruleset") + strings.Join(files, "\n")
+		if !strings.Contains(out, "Dump was interrupted") || i == 9 {
+			return out
+		}
+	}
 }
 
 func seedPlan(t *testing.T, prefix string) *Plan {
