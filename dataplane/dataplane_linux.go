@@ -29,6 +29,9 @@ type Env struct {
 	Include   firewall4.Include              // the fw4 include
 	Now       func() time.Time               // clock for the state file
 	Trace     *Trace                         // phase timings (MAPEHELPER_TRACE=1); nil: none
+	// Warn receives what up and down recovered from without failing (a
+	// damaged state file); nil drops it.
+	Warn func(msg string)
 	// kernel, when set, replaces the objects Netlink, NFT and Include
 	// reach (tests fail its steps on demand); nil is the real system.
 	kernel kernel
@@ -87,10 +90,7 @@ func Up(ctx context.Context, env *Env, p *Plan) (*state.Record, error) {
 	}
 	defer unlock()
 	env.Trace.Mark("lock")
-	old, err := state.Read(env.StateDir, p.Interface)
-	if err != nil {
-		return nil, codeErr(CodeFailed, err)
-	}
+	old := readRecord(env, p.Interface)
 	env.Trace.Mark("state-read")
 	st := newRecord(p, env.Now())
 	st.StaleCE = staleFrom(old, p.Link, p.ce()) // see apply: crash consistency
@@ -106,6 +106,11 @@ func Up(ctx context.Context, env *Env, p *Plan) (*state.Record, error) {
 	if err != nil {
 		return nil, unchanged(env, old, st, err)
 	}
+	// Our tunnel, found by its mark when no record names its CE address
+	// (the state file was lost or damaged): that address is stale too.
+	if had.ours != nil && had.ours.Local.IsValid() && had.ours.Link != "" {
+		st.StaleCE = addStale(st.StaleCE, state.StaleCE{Link: had.ours.Link, CE: had.ours.Local.String()}, p.Link, p.ce())
+	}
 	env.Trace.Mark("probe")
 	if err := apply(env, k, p, old, st); err != nil {
 		return nil, undo(env, k, p, old, st, had, err)
@@ -113,15 +118,62 @@ func Up(ctx context.Context, env *Env, p *Plan) (*state.Record, error) {
 	return st, nil
 }
 
-// existing is what of plan p's objects the kernel had before up changed it.
-type existing struct{ tunnel, ce, table bool }
+// existing is what of plan p's objects the kernel had before up changed
+// it: tunnel and ce are objects up found without our mark (left alone if
+// up fails), ours is the interface's own tunnel found by its mark (removed
+// if up fails and cannot restore), nil when there is none.
+type existing struct {
+	tunnel, ce, table bool
+	ours              *tunnel.Info
+}
 
+// probe looks at plan p's objects before up changes anything. A tunnel
+// device of p's name that another interface owns is refused here, so a
+// name collision changes nothing (see tunnel.DeviceName).
 func probe(k kernel, p *Plan) (existing, error) {
 	table, err := k.hasTable(p.Interface)
 	if err != nil {
 		return existing{}, codeErr(nftCode(err), nftHint(err))
 	}
-	return existing{tunnel: k.hasTunnel(p.Tunnel.Name), ce: k.hasCE(p.Link, p.ce()), table: table}, nil
+	in, err := k.lookupTunnel(p.Tunnel.Name)
+	if err != nil {
+		return existing{}, codeErr(tunnelCode(err), err)
+	}
+	e := existing{ce: k.hasCE(p.Link, p.ce()), table: table}
+	switch {
+	case in == nil:
+	case in.Owner == p.Interface:
+		e.ours = in
+		e.ce = e.ce && !(in.Link == p.Link && in.Local == p.ce()) // the CE of our tunnel is ours
+	case in.Owner != "":
+		return existing{}, codeErr(CodeTunnelFailed, fmt.Errorf("%w: %s is the tunnel of interface %s (fix: rename interface %s)",
+			tunnel.ErrOwnedByOther, p.Tunnel.Name, in.Owner, p.Interface))
+	default:
+		e.tunnel = true // unmarked: a previous version's, or someone else's
+	}
+	return e, nil
+}
+
+// readRecord is the interface's state file, or nil when there is none or
+// it is damaged (truncated, empty, unreadable, another layout): then up
+// and down go by the marks on the kernel objects instead, and the damaged
+// file is removed so the next write can replace it.
+func readRecord(env *Env, iface string) *state.Record {
+	old, err := state.Read(env.StateDir, iface)
+	if err == nil {
+		return old
+	}
+	env.warn(fmt.Sprintf("ignoring %v; going by what the kernel marks as %s's", err, iface))
+	if rerr := state.Remove(env.StateDir, iface); rerr != nil {
+		env.warn(rerr.Error())
+	}
+	return nil
+}
+
+func (env *Env) warn(msg string) {
+	if env.Warn != nil {
+		env.Warn(msg)
+	}
 }
 
 // apply makes the kernel match p and writes the record st.
@@ -137,6 +189,14 @@ func apply(env *Env, k kernel, p *Plan, old, st *state.Record) error {
 		return codeErr(CodeFailed, err)
 	}
 	env.Trace.Mark("state-write")
+	// The previous up's tunnel under another name (a version that cut long
+	// names to 15 characters) would keep the endpoints the new device
+	// needs: the kernel refuses two ip6tnl devices with the same ones.
+	if old != nil && old.Tunnel != "" && old.Tunnel != p.Tunnel.Name {
+		if err := removeOwnTunnel(k, old.Tunnel, p.Interface, nil); err != nil {
+			return codeErr(tunnelCode(err), err)
+		}
+	}
 	if err := k.ensureTunnel(p.Tunnel); err != nil {
 		return codeErr(tunnelCode(err), err)
 	}
@@ -280,10 +340,20 @@ func annotate(err error, what string) error {
 }
 
 // Down removes what up made for iface: the tunnel (with its address and
-// route), the CE addresses recorded in the state file, our nftables table,
-// the include and the state file. Missing pieces are not errors, so down
-// after a failed or partial up, or twice, succeeds; a state file of the
-// older layout (an upgrade while up) is read like a current one.
+// route), the CE addresses, our nftables table, the include and the state
+// file. Missing pieces are not errors, so down after a failed or partial
+// up, or twice, succeeds; a state file of the older layout (an upgrade
+// while up) is read like a current one.
+//
+// Down needs no state file: the table and the include are found by their
+// names (mapehelper_<iface>, mapehelper-<iface>.nft), the tunnel by its
+// name and its owner mark (tunnel.OwnerAlias; a device of our name marked
+// for another interface is left alone), and the CE address is the local
+// address of that tunnel on its link. A missing, truncated, empty,
+// unreadable or foreign-layout file is reported through env.Warn and
+// removed; it never makes down fail. What only a lost record knew (CE
+// addresses of earlier prefixes, a tunnel already gone) stays: the next
+// up of the same prefix or a reboot clears them.
 func Down(ctx context.Context, env *Env, iface string) error {
 	if err := ValidInterface(iface); err != nil {
 		return codeErr(CodeFailed, err)
@@ -294,29 +364,34 @@ func Down(ctx context.Context, env *Env, iface string) error {
 	}
 	defer unlock()
 	env.Trace.Mark("lock")
-	st, err := state.Read(env.StateDir, iface)
-	if err != nil {
-		return codeErr(CodeFailed, err)
-	}
+	st := readRecord(env, iface)
 	env.Trace.Mark("state-read")
 	k := env.objects()
-	name := tunnel.DeviceName(iface)
-	if st != nil && st.Tunnel != "" {
-		name = st.Tunnel
+	// The tunnel: the recorded one and the one of today's name (the same
+	// unless the record is of a version that named it differently, or
+	// there is no record), each only if it is not another interface's.
+	// Each tunnel's local address is the CE address up put on its link,
+	// so it goes even when no record names it.
+	var ces []state.StaleCE
+	if st != nil {
+		ces = append(slices.Clone(st.StaleCE), state.StaleCE{Link: st.Link, CE: st.CE})
 	}
 	var errs []error
-	if err := k.removeTunnel(name); err != nil {
+	names := []string{tunnel.DeviceName(iface)}
+	if st != nil && st.Tunnel != "" && st.Tunnel != names[0] {
+		names = append(names, st.Tunnel)
+	}
+	for _, name := range names {
+		if err := removeOwnTunnel(k, name, iface, &ces); err != nil {
+			errs = append(errs, codeErr(tunnelCode(err), err))
+		}
+	}
+	var valid []state.StaleCE
+	for _, c := range ces {
+		valid = addStale(valid, c, "", netip.Addr{})
+	}
+	if err := removeStale(k, valid); err != nil {
 		errs = append(errs, codeErr(tunnelCode(err), err))
-	}
-	if st != nil && st.CEAddr().IsValid() && st.Link != "" {
-		if err := k.removeCE(st.Link, st.CEAddr()); err != nil {
-			errs = append(errs, codeErr(tunnelCode(err), err))
-		}
-	}
-	if st != nil {
-		if err := removeStale(k, st.StaleCE); err != nil {
-			errs = append(errs, codeErr(tunnelCode(err), err))
-		}
 	}
 	env.Trace.Mark("tunnel")
 	if err := k.deleteRules(iface); err != nil {
@@ -336,6 +411,24 @@ func Down(ctx context.Context, env *Env, iface string) error {
 	return nil
 }
 
+// removeOwnTunnel removes tunnel device name unless another interface
+// owns it (its mark names another interface; an unmarked device of our
+// name counts as ours, as the previous version made them). The CE address
+// it ran from is added to ces when ces is not nil.
+func removeOwnTunnel(k kernel, name, iface string, ces *[]state.StaleCE) error {
+	in, err := k.lookupTunnel(name)
+	if err != nil {
+		return err
+	}
+	if in == nil || (in.Owner != "" && in.Owner != iface) {
+		return nil
+	}
+	if ces != nil && in.Local.IsValid() && in.Link != "" {
+		*ces = append(*ces, state.StaleCE{Link: in.Link, CE: in.Local.String()})
+	}
+	return k.removeTunnel(name)
+}
+
 // removeStale removes the recorded stale CE addresses (missing ones are fine).
 func removeStale(k kernel, stale []state.StaleCE) error {
 	var errs []error
@@ -353,7 +446,7 @@ func removeStale(k kernel, stale []state.StaleCE) error {
 // their flow (what is removed or restored when a step fails) is tested
 // with a fake whose steps fail on demand; sysKernel is the real one.
 type kernel interface {
-	hasTunnel(name string) bool
+	lookupTunnel(name string) (*tunnel.Info, error) // nil: no ip6tnl device of that name
 	hasCE(link string, ce netip.Addr) bool
 	hasTable(iface string) (bool, error)
 	ensureTunnel(c tunnel.Config) error // with the CE address, IPv4 and route
@@ -393,7 +486,9 @@ func (k *sysKernel) nft() (*nftables.Conn, error) {
 	return k.conn, nil
 }
 
-func (k *sysKernel) hasTunnel(name string) bool { return tunnel.Exists(k.env.Netlink, name) }
+func (k *sysKernel) lookupTunnel(name string) (*tunnel.Info, error) {
+	return tunnel.Lookup(k.env.Netlink, name)
+}
 
 func (k *sysKernel) hasCE(link string, ce netip.Addr) bool { return hasAddr(k.env.Netlink, link, ce) }
 

@@ -90,7 +90,7 @@ func NewPlan(o Options) (*Plan, error) {
 		return nil, codeErr(CodeInvalidRule, err)
 	}
 	tc := tunnel.Config{
-		Name: tunnel.DeviceName(o.Interface), Link: o.Link, Local: r.CE, Remote: r.Rule.BR,
+		Name: tunnel.DeviceName(o.Interface), Owner: o.Interface, Link: o.Link, Local: r.CE, Remote: r.Rule.BR,
 		EncapLimit: enc, TTL: orDefault(o.TTL, tunnel.DefaultTTL), MTU: orDefault(o.MTU, tunnel.DefaultMTU),
 	}
 	if !o.Netifd {

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -40,23 +41,24 @@ func staleFrom(old *state.Record, keepLink string, keep netip.Addr) []state.Stal
 		return nil
 	}
 	var out []state.StaleCE
-	add := func(s state.StaleCE) {
-		a, err := netip.ParseAddr(s.CE)
-		if err != nil || s.Link == "" || (s.Link == keepLink && a == keep) {
-			return
-		}
-		for _, x := range out {
-			if x == s {
-				return
-			}
-		}
-		out = append(out, s)
-	}
 	for _, s := range old.StaleCE {
-		add(s)
+		out = addStale(out, s, keepLink, keep)
 	}
-	add(state.StaleCE{Link: old.Link, CE: old.CE})
-	return out
+	return addStale(out, state.StaleCE{Link: old.Link, CE: old.CE}, keepLink, keep)
+}
+
+// addStale appends s to list unless it is there already, is no address
+// on a link, or is keep on keepLink.
+func addStale(list []state.StaleCE, s state.StaleCE, keepLink string, keep netip.Addr) []state.StaleCE {
+	a, err := netip.ParseAddr(s.CE)
+	if err != nil || s.Link == "" || (s.Link == keepLink && a == keep) {
+		return list
+	}
+	s.CE = a.String()
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }
 
 // names reports whether the record r names CE address ce on link (as its CE

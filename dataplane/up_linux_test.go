@@ -77,7 +77,13 @@ func (f *failing) installInclude(iface string, rs *firewall4.Ruleset) (string, e
 
 func ceKey(link string, ce netip.Addr) string { return link + " " + ce.String() }
 
-func (f *fakeKernel) hasTunnel(name string) bool            { _, ok := f.tunnels[name]; return ok }
+func (f *fakeKernel) lookupTunnel(name string) (*tunnel.Info, error) {
+	c, ok := f.tunnels[name]
+	if !ok {
+		return nil, nil
+	}
+	return &tunnel.Info{Name: name, Owner: c.Owner, Link: c.Link, Local: c.Local}, nil
+}
 func (f *fakeKernel) hasCE(link string, ce netip.Addr) bool { return f.ces[ceKey(link, ce)] }
 func (f *fakeKernel) hasTable(iface string) (bool, error) {
 	_, ok := f.tables[firewall4.TableName(iface)]
@@ -341,5 +347,195 @@ func TestUpRejectedKeepsRecord(t *testing.T) {
 	rec, _ := state.Read(env.StateDir, "wan_mape")
 	if rec == nil || rec.State != state.Up || rec.CE != prev.CE || rec.ErrorCode != CodeFirewallFailed {
 		t.Fatalf("record = %+v", rec)
+	}
+}
+
+// damage is every way the state file can exist and be unusable.
+var damage = []struct {
+	name string
+	make func(t *testing.T, path string)
+}{
+	{"truncated", func(t *testing.T, p string) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, p, b[:len(b)/2])
+	}},
+	{"empty", func(t *testing.T, p string) { writeFile(t, p, nil) }},
+	{"foreign version", func(t *testing.T, p string) {
+		writeFile(t, p, []byte(`{"version": 7, "interface": "wan_mape", "state": "up", "tunnel": "map-elsewhere"}`))
+	}},
+	{"unreadable", func(t *testing.T, p string) { // a directory: EISDIR for root too
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}},
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDamagedState: a damaged state file never wedges the interface. Down
+// removes the tunnel, the CE address (the tunnel's local address), the
+// table and the include without it and succeeds; up succeeds over it, and
+// after a prefix change removes the CE address it finds on our tunnel.
+func TestDamagedState(t *testing.T) {
+	ctx := context.Background()
+	seed, next := "240b:12:3456:7800::/56", "240b:12:3457:7900::/56"
+	for _, d := range damage {
+		t.Run("down "+d.name, func(t *testing.T) {
+			f := newFake()
+			env := fakeEnv(t, f)
+			var warned []string
+			env.Warn = func(m string) { warned = append(warned, m) }
+			if _, err := Up(ctx, env, planWith(t, seed, 0, "", 0)); err != nil {
+				t.Fatal(err)
+			}
+			d.make(t, state.Path(env.StateDir, "wan_mape"))
+			if err := Down(ctx, env, "wan_mape"); err != nil {
+				t.Fatalf("down = %v", err)
+			}
+			if now := f.snapshot(); now != "" {
+				t.Errorf("down left:\n%s", now)
+			}
+			if _, err := os.Lstat(state.Path(env.StateDir, "wan_mape")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("state file still there: %v", err)
+			}
+			if len(warned) != 1 || !strings.Contains(warned[0], "damaged") {
+				t.Errorf("warnings = %q", warned)
+			}
+		})
+		t.Run("up "+d.name, func(t *testing.T) {
+			f := newFake()
+			env := fakeEnv(t, f)
+			if _, err := Up(ctx, env, planWith(t, seed, 0, "", 0)); err != nil {
+				t.Fatal(err)
+			}
+			d.make(t, state.Path(env.StateDir, "wan_mape"))
+			if _, err := Up(ctx, env, planWith(t, seed, 0, "", 0)); err != nil {
+				t.Fatalf("up over the damaged file = %v", err)
+			}
+			d.make(t, state.Path(env.StateDir, "wan_mape"))
+			p := planWith(t, next, 0, "", 0)
+			st, err := Up(ctx, env, p)
+			if err != nil {
+				t.Fatalf("up to a new prefix over the damaged file = %v", err)
+			}
+			if st.State != state.Up || len(st.StaleCE) != 0 {
+				t.Errorf("record = %+v", st)
+			}
+			want := newFake()
+			env2 := fakeEnv(t, want)
+			if _, err := Up(ctx, env2, p); err != nil {
+				t.Fatal(err)
+			}
+			if now := f.snapshot(); now != want.snapshot() {
+				t.Errorf("after up over a damaged file:\n%s\nwant (a fresh up):\n%s", now, want.snapshot())
+			}
+			if err := Down(ctx, env, "wan_mape"); err != nil {
+				t.Fatal(err)
+			}
+			if now := f.snapshot(); now != "" {
+				t.Errorf("down left:\n%s", now)
+			}
+		})
+	}
+}
+
+// TestTunnelNames: two interfaces whose names cut to 15 characters used
+// to share one tunnel device; now each has its own, and down of one
+// leaves the other running. A device of our name that another interface
+// owns (a hash collision) makes up fail with TUNNEL_FAILED, changing
+// nothing, and down leaves it alone.
+func TestTunnelNames(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	env := fakeEnv(t, f)
+	plan := func(iface, prefix string) *Plan {
+		p, err := NewPlan(Options{Interface: iface, Link: "wan0", Result: resultFor(t, prefix)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p1, p2 := plan("wan_mape_ocn1", "240b:12:3456:7800::/56"), plan("wan_mape_ocn2", "240b:12:3457:7900::/56")
+	if p1.Tunnel.Name == p2.Tunnel.Name {
+		t.Fatalf("both interfaces get tunnel %s", p1.Tunnel.Name)
+	}
+	if _, err := Up(ctx, env, p1); err != nil {
+		t.Fatal(err)
+	}
+	only1 := f.snapshot()
+	if _, err := Up(ctx, env, p2); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.tunnels) != 2 {
+		t.Fatalf("tunnels after two ups: %v", f.tunnels)
+	}
+	if err := Down(ctx, env, "wan_mape_ocn2"); err != nil {
+		t.Fatal(err)
+	}
+	if now := f.snapshot(); now != only1 {
+		t.Fatalf("down of ocn2 touched ocn1:\n--- want\n%s\n--- now\n%s", only1, now)
+	}
+
+	// A device of ocn2's name that ocn1 owns.
+	f.tunnels[p2.Tunnel.Name] = tunnel.Config{Name: p2.Tunnel.Name, Owner: "wan_mape_ocn1", Link: "wan0", Local: p1.ce()}
+	before := f.snapshot()
+	_, err := Up(ctx, env, p2)
+	if Code(err) != CodeTunnelFailed || !errors.Is(err, tunnel.ErrOwnedByOther) || !strings.Contains(err.Error(), "wan_mape_ocn1") {
+		t.Fatalf("up over another interface's device = %v (code %q)", err, Code(err))
+	}
+	if now := f.snapshot(); now != before {
+		t.Fatalf("refused up changed the kernel:\n--- before\n%s\n--- after\n%s", before, now)
+	}
+	if err := Down(ctx, env, "wan_mape_ocn2"); err != nil {
+		t.Fatal(err)
+	}
+	if now := f.snapshot(); now != before {
+		t.Fatalf("down removed another interface's device:\n--- before\n%s\n--- after\n%s", before, now)
+	}
+}
+
+// TestUpRenamesLegacyTunnel: after an upgrade, the previous version's
+// tunnel of a long interface name (cut to 15 characters, unmarked) is
+// replaced by the new name, not left next to it with the same endpoints
+// (which the kernel refuses for a second ip6tnl device).
+func TestUpRenamesLegacyTunnel(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	env := fakeEnv(t, f)
+	p, err := NewPlan(Options{Interface: "wan_mape_ocn1", Link: "wan0", Result: resultFor(t, "240b:12:3456:7800::/56")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := p.Tunnel
+	legacy.Name, legacy.Owner = "map-wan_mape_oc", ""
+	f.tunnels[legacy.Name] = legacy
+	f.ces[ceKey(p.Link, p.ce())] = true
+	rec := newRecord(p, env.Now())
+	rec.State, rec.Tunnel = state.Up, legacy.Name
+	if err := state.Write(env.StateDir, rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Up(ctx, env, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.tunnels[legacy.Name]; ok || len(f.tunnels) != 1 {
+		t.Fatalf("tunnels after up: %v", f.tunnels)
+	}
+	if err := Down(ctx, env, "wan_mape_ocn1"); err != nil {
+		t.Fatal(err)
+	}
+	if now := f.snapshot(); now != "" {
+		t.Fatalf("down left:\n%s", now)
 	}
 }

@@ -68,7 +68,7 @@ $(addprefix vm-unit-,$(ARCHES_VMS)): vm-unit-%: arches-fetch-%
 
 # x86_64 is the amd64 profile in its own work directory: the host's kernel.
 vm-unit-x86_64:
-	sh scripts/arches/vm-unit.sh $(ARCHES_WORK) x86_64 420
+	sh scripts/arches/vm-unit.sh $(ARCHES_WORK) x86_64 900
 
 test-arches: arches-lint arches-build test-qemu-user vmtest vm-unit-x86_64
 	@for a in $(ARCHES_VMS); do $(MAKE) --no-print-directory vmtest-$$a vm-unit-$$a || exit 1; done

@@ -142,7 +142,14 @@ func (r *Record) check() error {
 // Path is the state file of iface in dir.
 func Path(dir, iface string) string { return filepath.Join(dir, iface+".json") }
 
-// Read returns the record of iface, or nil when there is none.
+// ErrDamaged marks a state file that exists but cannot be used: unreadable,
+// truncated, empty, not JSON, written by a newer layout, or naming another
+// interface. Up and down then go by what the kernel marks as ours instead
+// (package dataplane), so a damaged file never wedges the interface.
+var ErrDamaged = errors.New("state file damaged")
+
+// Read returns the record of iface, or nil when there is none. Any other
+// failure wraps ErrDamaged.
 func Read(dir, iface string) (*Record, error) {
 	r, err := ReadFile(Path(dir, iface))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -151,27 +158,34 @@ func Read(dir, iface string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.Interface != iface {
+		return nil, fmt.Errorf("%w: %s records interface %q", ErrDamaged, Path(dir, iface), r.Interface)
+	}
 	return r, nil
 }
 
-// ReadFile parses one state file of any version. A missing file is an
-// error wrapping fs.ErrNotExist.
+// ReadFile parses one state file of any version up to Version. A missing
+// file is an error wrapping fs.ErrNotExist; every other failure wraps
+// ErrDamaged.
 func ReadFile(path string) (*Record, error) {
 	f, err := os.Open(path)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read state: %w", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDamaged, err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read state file %s: %w", path, err)
+		return nil, fmt.Errorf("%w: read %s: %w", ErrDamaged, path, err)
 	}
 	if len(b) > MaxSize {
-		return nil, fmt.Errorf("state file %s is larger than %d bytes", path, MaxSize)
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrDamaged, path, MaxSize)
 	}
 	r, err := Parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("state file %s: %w", path, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrDamaged, path, err)
 	}
 	return r, nil
 }
@@ -181,6 +195,11 @@ func Parse(b []byte) (*Record, error) {
 	var r Record
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
+	}
+	// A newer layout may mean something else by the keys we know (keys are
+	// only added within a layout), so its objects are found by their marks.
+	if r.Version > Version || r.Version < 0 {
+		return nil, fmt.Errorf("layout version %d: this mapehelper reads up to %d", r.Version, Version)
 	}
 	if err := r.check(); err != nil {
 		return nil, err

@@ -148,3 +148,43 @@ func TestReadErrors(t *testing.T) {
 		t.Errorf("Remove of a missing file: %v", err)
 	}
 }
+
+// TestReadDamaged: every way a state file can exist and still be unusable
+// is one error kind, ErrDamaged, which up and down recover from; a missing
+// file is no record and no error.
+func TestReadDamaged(t *testing.T) {
+	good, err := json.Marshal(&Record{Version: Version, Interface: "wan_mape", State: Up})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		make func(path string) error
+	}{
+		{"truncated", func(p string) error { return os.WriteFile(p, good[:len(good)/2], 0o644) }},
+		{"empty", func(p string) error { return os.WriteFile(p, nil, 0o644) }},
+		{"not an object", func(p string) error { return os.WriteFile(p, []byte("[1, 2]\n"), 0o644) }},
+		{"foreign version", func(p string) error {
+			return os.WriteFile(p, []byte(`{"version": 99, "interface": "wan_mape", "state": "up"}`), 0o644)
+		}},
+		{"another interface", func(p string) error {
+			return os.WriteFile(p, []byte(`{"version": 1, "interface": "wan_other", "state": "up"}`), 0o644)
+		}},
+		{"unreadable (a directory)", func(p string) error { return os.Mkdir(p, 0o755) }},
+		{"too large", func(p string) error { return os.WriteFile(p, make([]byte, MaxSize+1), 0o644) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := tc.make(Path(dir, "wan_mape")); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Read(dir, "wan_mape")
+			if r != nil || !errors.Is(err, ErrDamaged) {
+				t.Fatalf("Read = %+v, %v; want ErrDamaged", r, err)
+			}
+		})
+	}
+	if r, err := Read(t.TempDir(), "wan_mape"); r != nil || err != nil {
+		t.Fatalf("missing file: Read = %+v, %v", r, err)
+	}
+}

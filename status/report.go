@@ -41,11 +41,17 @@ type Interface struct {
 	Link      string      `json:"link"`
 	MTU       int         `json:"mtu"`
 	Updated   string      `json:"updated"`
-	TunnelUp  bool        `json:"tunnel_up"`
-	NFTRules  bool        `json:"nft_rules"`
-	InUse     Usage       `json:"ports_in_use"`
+	// TunnelUp, NFTRules and InUse are what the kernel showed; nil (JSON
+	// null, "unknown" in the text) when it could not be asked (no
+	// permission, no conntrack netlink, the record names no table): an
+	// unchecked "no" or "0 in use" would read as a finding. InUse is also
+	// nil for an interface that is not up, whose ports carry nothing.
+	TunnelUp *bool  `json:"tunnel_up"`
+	NFTRules *bool  `json:"nft_rules"`
+	InUse    *Usage `json:"ports_in_use"`
 	// UsableExternalPorts are the external ports a port forward can use:
-	// exactly our port sets, since the BR delivers no other port to us.
+	// exactly our port sets, since the BR delivers no other port to us;
+	// none while the interface is not up.
 	UsableExternalPorts []PortRange     `json:"usable_external_ports"`
 	Redirects           []RedirectCheck `json:"redirects"`
 	LastError           string          `json:"last_error"`
@@ -82,10 +88,13 @@ func (c Collector) Collect() (Report, error) {
 	}
 	var common []string
 	var flows []Flow
+	flowsRead := false
 	if c.Flows == nil {
 		common = append(common, "conntrack: not available")
 	} else if flows, err = c.Flows.Flows(); err != nil {
 		common = append(common, fmt.Sprintf("conntrack: %v", err))
+	} else {
+		flowsRead = true
 	}
 	var redirects []Redirect
 	if c.Redirects != nil {
@@ -93,13 +102,16 @@ func (c Collector) Collect() (Report, error) {
 			common = append(common, fmt.Sprintf("firewall redirects: %v", err))
 		}
 	}
+	if !flowsRead {
+		flows = nil
+	}
 	for _, st := range states {
-		rep.Interfaces = append(rep.Interfaces, c.one(st, flows, redirects, common))
+		rep.Interfaces = append(rep.Interfaces, c.one(st, flowsRead, flows, redirects, common))
 	}
 	return rep, nil
 }
 
-func (c Collector) one(st state.Record, flows []Flow, redirects []Redirect, common []string) Interface {
+func (c Collector) one(st state.Record, flowsRead bool, flows []Flow, redirects []Redirect, common []string) Interface {
 	sets := append(make([]PortRange, 0, len(st.PortSets)), st.PortSets...) // [] rather than null in the JSON
 	it := Interface{
 		Interface: st.Interface,
@@ -117,7 +129,7 @@ func (c Collector) one(st state.Record, flows []Flow, redirects []Redirect, comm
 		Link:                st.Link,
 		MTU:                 st.MTU,
 		Updated:             st.Updated,
-		UsableExternalPorts: sets,
+		UsableExternalPorts: []PortRange{},
 		LastError:           st.Error,
 		ErrorCode:           st.ErrorCode,
 		Problems:            append([]string(nil), common...),
@@ -127,13 +139,20 @@ func (c Collector) one(st state.Record, flows []Flow, redirects []Redirect, comm
 			it.Ports += p.Len()
 		}
 	}
-	if ip, err := netip.ParseAddr(st.IPv4); err == nil {
-		it.InUse = CountUsage(flows, ip, sets)
-	} else if st.IPv4 != "" {
+	up := st.State == state.Up
+	if up {
+		it.UsableExternalPorts = sets
+	}
+	ip, err := netip.ParseAddr(st.IPv4)
+	if err != nil && st.IPv4 != "" {
 		it.Problems = append(it.Problems, fmt.Sprintf("ipv4 %q in the state file is not an address", st.IPv4))
 	}
-	if it.InUse.Sets == nil {
-		it.InUse.Sets = []SetUsage{}
+	if up && flowsRead && err == nil {
+		u := CountUsage(flows, ip, sets)
+		if u.Sets == nil {
+			u.Sets = []SetUsage{}
+		}
+		it.InUse = &u
 	}
 	it.Redirects = CheckRedirects(redirects, st.Zone, sets)
 	if it.Redirects == nil {
@@ -144,16 +163,18 @@ func (c Collector) one(st state.Record, flows []Flow, redirects []Redirect, comm
 		return it
 	}
 	if st.Tunnel != "" {
-		up, err := c.Probe.TunnelUp(st.Tunnel)
+		tup, err := c.Probe.TunnelUp(st.Tunnel)
 		if err != nil {
 			it.Problems = append(it.Problems, fmt.Sprintf("tunnel %s: %v", st.Tunnel, err))
+		} else {
+			it.TunnelUp = &tup
 		}
-		it.TunnelUp = up
 	}
 	present, err := c.Probe.RulesPresent(st)
 	if err != nil {
 		it.Problems = append(it.Problems, fmt.Sprintf("nftables: %v", err))
+	} else {
+		it.NFTRules = &present
 	}
-	it.NFTRules = present
 	return it
 }

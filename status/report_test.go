@@ -39,6 +39,9 @@ func (f fakeProbe) RulesPresent(state.Record) (bool, error) { return f.present, 
 
 type fakeRedirects = RedirectList
 
+// yes is a check that was made and said yes.
+func yes(b *bool) bool { return b != nil && *b }
+
 func seedState() state.Record {
 	return state.Record{
 		Interface: "wan_mape", State: "up",
@@ -66,7 +69,7 @@ func TestCollect(t *testing.T) {
 		t.Fatalf("interfaces = %d", len(rep.Interfaces))
 	}
 	it := rep.Interfaces[0]
-	if it.Ports != 240 || !it.TunnelUp || !it.NFTRules || len(it.Problems) != 0 {
+	if it.Ports != 240 || !yes(it.TunnelUp) || !yes(it.NFTRules) || len(it.Problems) != 0 {
 		t.Errorf("ports %d tunnel %v nft %v problems %v", it.Ports, it.TunnelUp, it.NFTRules, it.Problems)
 	}
 	if it.InUse.Sets[0].TCP != 1 || it.InUse.Sets[14].UDP != 1 || it.InUse.Outside.TCP != 1 {
@@ -112,7 +115,8 @@ func TestCollectDegrades(t *testing.T) {
 			t.Errorf("problems %q lack %q", joined, want)
 		}
 	}
-	if it.LastError != "rule invalid" || it.ErrorCode != "INVALID_MAP_RULE" || it.TunnelUp || it.NFTRules {
+	if it.LastError != "rule invalid" || it.ErrorCode != "INVALID_MAP_RULE" || it.TunnelUp != nil || it.NFTRules != nil ||
+		it.InUse != nil || len(it.UsableExternalPorts) != 0 {
 		t.Errorf("got %+v", it)
 	}
 
@@ -247,7 +251,7 @@ func TestVersion0StateFile(t *testing.T) {
 	if it.Interface != "wan_mape" || it.State != "up" || it.ISP != "v6plus" || it.IPv4 != "14.8.52.86" ||
 		it.PSID != 120 || it.Ports != 240 || len(it.PortSets) != 15 || it.PortSets[14] != (PortRange{Lo: 63360, Hi: 63375}) ||
 		it.Rule.IP6Prefix != "240b:12::/32" || !it.Rule.Legacy || it.Link != "wan0" || it.MTU != 1460 ||
-		!it.TunnelUp || !it.NFTRules || it.InUse.Flows != 1 || len(it.Problems) != 0 {
+		!yes(it.TunnelUp) || !yes(it.NFTRules) || it.InUse == nil || it.InUse.Flows != 1 || len(it.Problems) != 0 {
 		t.Errorf("report of a version 0 file = %+v", it)
 	}
 }
@@ -270,5 +274,65 @@ func TestCollectNoPortSets(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("json lacks %s: %s", want, b)
 		}
+	}
+}
+
+// TestStatusUnknown: what status could not check reads as unknown, in the
+// JSON (null) and the text ("unknown"), never as "no" or "0 in use"; and
+// an interface that is not up (a failed up) lists no usable ports and no
+// per-set table, though its probes work.
+func TestStatusUnknown(t *testing.T) {
+	eperm := errors.New("operation not permitted")
+	failed := seedState()
+	failed.State, failed.Error, failed.ErrorCode = "error", "tunnel: injected", "TUNNEL_FAILED"
+	for _, tc := range []struct {
+		name     string
+		c        Collector
+		json     []string
+		text     []string
+		notInTxt []string
+	}{
+		{"non-root: nothing checkable", Collector{
+			States: fakeSource{states: []state.Record{seedState()}},
+			Flows:  fakeFlows{err: eperm}, Probe: fakeProbe{err: eperm},
+		}, []string{`"tunnel_up":null`, `"nft_rules":null`, `"ports_in_use":null`, `"usable_external_ports":[[6016,6031]`},
+			[]string{"(up: unknown)", "nft rules              unknown\n", "in use: unknown\n", "not checked            conntrack: operation not permitted"},
+			[]string{"nft rules              no", "tcp 0", "port set"}},
+		{"no kernel probe at all", Collector{States: fakeSource{states: []state.Record{seedState()}}},
+			[]string{`"tunnel_up":null`, `"nft_rules":null`, `"ports_in_use":null`},
+			[]string{"(up: unknown)", "nft rules              unknown\n", "in use: unknown\n"}, []string{"tcp 0"}},
+		{"failed up", Collector{
+			States: fakeSource{states: []state.Record{failed}},
+			Flows:  fakeFlows{flows: []Flow{tcp(6016)}}, Probe: fakeProbe{up: map[string]bool{}, present: false},
+		}, []string{`"tunnel_up":false`, `"nft_rules":false`, `"ports_in_use":null`, `"usable_external_ports":[]`, `"port_sets":[[6016,6031]`},
+			[]string{"(up: no)", "nft rules              no\n", "in use: - (not up)\n", "usable external ports  - (not up)\n"},
+			[]string{"6016-6031 10112", "port set", "tcp 1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := tc.c.Collect()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(rep)
+			for _, k := range tc.json {
+				if !bytes.Contains(b, []byte(k)) {
+					t.Errorf("JSON lacks %s:\n%s", k, b)
+				}
+			}
+			var txt bytes.Buffer
+			if err := WriteText(&txt, rep); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range tc.text {
+				if !strings.Contains(txt.String(), k) {
+					t.Errorf("text lacks %q:\n%s", k, txt.String())
+				}
+			}
+			for _, k := range tc.notInTxt {
+				if strings.Contains(txt.String(), k) {
+					t.Errorf("text claims %q:\n%s", k, txt.String())
+				}
+			}
+		})
 	}
 }

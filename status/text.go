@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/mapehelper/mapehelper/state"
 )
 
 // WriteText prints the report for a terminal: one block per interface,
@@ -24,8 +26,12 @@ func WriteText(w io.Writer, rep Report) error {
 	return tw.Flush()
 }
 
-func yesNo(b bool) string {
-	if b {
+// yesNo reads a kernel check: nil is a check that could not be made.
+func yesNo(b *bool) string {
+	switch {
+	case b == nil:
+		return "unknown"
+	case *b:
 		return "yes"
 	}
 	return "no"
@@ -54,16 +60,28 @@ func writeOne(w io.Writer, it Interface) {
 	fmt.Fprintf(w, "psid\t%d\n", it.PSID)
 	fmt.Fprintf(w, "tunnel\t%s (up: %s) over %s, mtu %d\n", orDash(it.Tunnel), yesNo(it.TunnelUp), orDash(it.Link), it.MTU)
 	fmt.Fprintf(w, "nft rules\t%s\n", yesNo(it.NFTRules))
-	tcp, udp := it.InUse.InUse()
-	fmt.Fprintf(w, "ports\t%d in %d sets; in use: tcp %d, udp %d; icmp flows %d\n",
-		it.Ports, len(it.PortSets), tcp, udp, it.InUse.ICMPFlows)
-	writeRanges(w, "usable external ports", it.UsableExternalPorts)
+	up := it.State == state.Up
+	switch {
+	case !up:
+		fmt.Fprintf(w, "ports\t%d in %d sets; in use: - (not up)\n", it.Ports, len(it.PortSets))
+	case it.InUse == nil:
+		fmt.Fprintf(w, "ports\t%d in %d sets; in use: unknown\n", it.Ports, len(it.PortSets))
+	default:
+		tcp, udp := it.InUse.InUse()
+		fmt.Fprintf(w, "ports\t%d in %d sets; in use: tcp %d, udp %d; icmp flows %d\n",
+			it.Ports, len(it.PortSets), tcp, udp, it.InUse.ICMPFlows)
+	}
+	if up {
+		writeRanges(w, "usable external ports", it.UsableExternalPorts)
+	} else {
+		fmt.Fprintf(w, "usable external ports\t- (not up)\n")
+	}
 	fmt.Fprintf(w, "updated\t%s\n", orDash(it.Updated))
 	fmt.Fprintf(w, "last error\t%s\n", orDash(strings.TrimSpace(it.LastError+" "+bracket(it.ErrorCode))))
 	for _, p := range it.Problems {
 		fmt.Fprintf(w, "not checked\t%s\n", p)
 	}
-	if len(it.InUse.Sets) > 0 {
+	if it.InUse != nil && len(it.InUse.Sets) > 0 {
 		fmt.Fprintf(w, "\tport set\ttcp\tudp\n")
 		for _, s := range it.InUse.Sets {
 			fmt.Fprintf(w, "\t%s\t%d\t%d\n", s.Set, s.TCP, s.UDP)

@@ -10,6 +10,7 @@ package tunnel
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -34,11 +35,13 @@ var (
 	ErrNotIP6Tnl       = errors.New("a device of that name exists and is not an ip6tnl tunnel")
 	ErrNoKernelSupport = errors.New("the kernel cannot create ip6tnl devices (module ip6_tunnel missing)")
 	ErrPermission      = errors.New("permission denied (need root or CAP_NET_ADMIN)")
+	ErrOwnedByOther    = errors.New("the tunnel device belongs to another interface")
 )
 
 // Config describes the tunnel of one interface.
 type Config struct {
 	Name       string     // device name, see DeviceName
+	Owner      string     // interface whose tunnel it is, kept in the device's alias (OwnerAlias); "" for none
 	Link       string     // Linux device carrying IPv6 to the BR, e.g. "eth1"
 	Local      netip.Addr // CE IPv6 address (also put on Link as /128)
 	Remote     netip.Addr // BR IPv6 address
@@ -49,14 +52,59 @@ type Config struct {
 	Route      bool       // add the IPv4 default route via the tunnel
 }
 
-// DeviceName is the stock map package's name for an interface's tunnel,
-// "map-<iface>", cut to the 15 characters Linux allows.
+// DeviceName is the tunnel device of interface iface. The rule, which the
+// LuCI page repeats in JavaScript (protocol/mape.js, tested against the
+// same vectors, tunnel/testdata/names.json):
+//
+//   - "map-<iface>" when that fits the 15 bytes Linux allows (an interface
+//     name of up to 11 characters), the stock map package's name, which
+//     docs, firewall zones and users rely on;
+//   - else "map-" + the first 5 characters + "-" + 5 hex digits of the
+//     FNV-1a (32-bit) hash of the whole name, e.g. wan_mape_ocn1 →
+//     map-wan_m-6443b. Cutting the name instead gave wan_mape_ocn1 and
+//     wan_mape_ocn2 the same device, so the second up adopted the first's
+//     tunnel and either down deleted it.
+//
+// 20 bits of hash leave two long names with the same first five characters
+// a one-in-a-million chance to meet; that case, or a short name spelled
+// like a hashed one, is caught when the device exists: every tunnel up
+// makes carries its interface as owner (see OwnerAlias), and up refuses a
+// device another interface owns.
 func DeviceName(iface string) string {
 	n := "map-" + iface
-	if len(n) > 15 {
-		n = n[:15]
+	if len(n) <= 15 {
+		return n
 	}
-	return n
+	h := fnv.New32a()
+	h.Write([]byte(iface))
+	return fmt.Sprintf("map-%s-%05x", iface[:5], h.Sum32()&0xfffff)
+}
+
+// ownerPrefix starts the alias (IFLA_IFALIAS, `ip link show` prints it as
+// "alias mapehelper:IFACE") that marks a tunnel device as made by up for
+// interface IFACE.
+const ownerPrefix = "mapehelper:"
+
+// OwnerAlias is the device alias that marks a tunnel as interface iface's.
+func OwnerAlias(iface string) string { return ownerPrefix + iface }
+
+// OwnerOf reads the interface out of a device alias; "" when the alias is
+// not our mark (no alias: a device of the previous version, or not ours).
+func OwnerOf(alias string) string {
+	if o, ok := strings.CutPrefix(alias, ownerPrefix); ok {
+		return o
+	}
+	return ""
+}
+
+// Info is what the kernel says about an existing tunnel device: enough to
+// tell whose it is and to find the CE address it was made with, when the
+// state file that recorded them is lost or damaged.
+type Info struct {
+	Name  string
+	Owner string     // interface in the device's alias (OwnerOf), "" if unmarked
+	Link  string     // name of the device it runs over, "" if gone
+	Local netip.Addr // its local address: the CE address up put on Link
 }
 
 // ParseEncapLimit reads the encaplimit option: "" or "ignore" (also "none")

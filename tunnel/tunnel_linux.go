@@ -108,21 +108,46 @@ func Remove(h *netlink.Handle, name string) error {
 	return nil
 }
 
-// Exists reports whether our tunnel device is present.
-func Exists(h *netlink.Handle, name string) bool {
-	l, err := h.LinkByName(name)
-	if err != nil {
-		return false
+// alias is the owner mark of c's device, "" when c names no owner.
+func alias(c Config) string {
+	if c.Owner == "" {
+		return ""
 	}
-	_, ok := l.(*netlink.Ip6tnl)
-	return ok
+	return OwnerAlias(c.Owner)
+}
+
+// Lookup reports the ip6tnl device name: nil when there is none (or the
+// name is another kind of device, which Remove and Ensure refuse).
+func Lookup(h *netlink.Handle, name string) (*Info, error) {
+	l, err := h.LinkByName(name)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find tunnel %s: %w", name, classify(err))
+	}
+	t, ok := l.(*netlink.Ip6tnl)
+	if !ok {
+		return nil, nil
+	}
+	in := &Info{Name: name, Owner: OwnerOf(t.Alias)}
+	if a, ok := netip.AddrFromSlice(t.Local); ok {
+		in.Local = a
+	}
+	if t.ParentIndex != 0 { // see same: the kernel reports IFLA_IPTUN_LINK as IFLA_LINK
+		if p, err := h.LinkByIndex(t.ParentIndex); err == nil {
+			in.Link = p.Attrs().Name
+		}
+	}
+	return in, nil
 }
 
 // want is the device c asks for, up (so creating it needs no second
 // message to set it up).
 func want(c Config, linkIndex int) *netlink.Ip6tnl {
 	t := &netlink.Ip6tnl{
-		LinkAttrs: netlink.LinkAttrs{Name: c.Name, MTU: c.MTU, Flags: net.FlagUp},
+		LinkAttrs: netlink.LinkAttrs{Name: c.Name, MTU: c.MTU, Flags: net.FlagUp, Alias: alias(c)},
 		Link:      uint32(linkIndex),
 		Local:     c.Local.AsSlice(),
 		Remote:    c.Remote.AsSlice(),
@@ -171,6 +196,10 @@ func ensureDevice(h *netlink.Handle, c Config, linkIndex int) (l netlink.Link, c
 		if !ok {
 			return nil, false, fmt.Errorf("%w: %s is %s (fix: remove it or rename the interface)", ErrNotIP6Tnl, c.Name, cur.Type())
 		}
+		if o := OwnerOf(have.Alias); o != "" && c.Owner != "" && o != c.Owner {
+			return nil, false, fmt.Errorf("%w: %s is the tunnel of interface %s (fix: rename interface %s, or remove %s if %s is gone)",
+				ErrOwnedByOther, c.Name, o, c.Owner, c.Name, o)
+		}
 		if !same(have, w) {
 			if err := h.LinkModify(w); err != nil {
 				return nil, false, fmt.Errorf("update tunnel %s: %w", c.Name, classify(err))
@@ -184,6 +213,11 @@ func ensureDevice(h *netlink.Handle, c Config, linkIndex int) (l netlink.Link, c
 	}
 	if have, ok := l.(*netlink.Ip6tnl); !ok || !same(have, w) {
 		return nil, false, fmt.Errorf("tunnel %s does not have the requested parameters after update (have %+v)", c.Name, l)
+	}
+	if a := alias(c); a != "" && l.Attrs().Alias != a { // a device of the previous version: mark it
+		if err := h.LinkSetAlias(l, a); err != nil {
+			return nil, false, fmt.Errorf("mark %s as %s's: %w", c.Name, c.Owner, classify(err))
+		}
 	}
 	if l.Attrs().MTU != c.MTU {
 		if err := h.LinkSetMTU(l, c.MTU); err != nil {

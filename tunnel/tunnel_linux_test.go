@@ -74,10 +74,19 @@ func TestEnsureRealKernel(t *testing.T) {
 	}
 	first := snapshot()
 	for _, want := range []string{"ip6tnl ipip6 remote 2404:9200:225:100::64 local 240b:12:3456:7800:e:834:5600:7800 dev wan0 hoplimit 64 encaplimit none",
-		"NOARP,UP", "mtu 1460", "inet 14.8.52.86/32", "inet6 240b:12:3456:7800:e:834:5600:7800/128", "default dev map-wan_mape scope link src 14.8.52.86"} {
+		"NOARP,UP", "mtu 1460", "alias mapehelper:wan_mape", "inet 14.8.52.86/32", "inet6 240b:12:3456:7800:e:834:5600:7800/128", "default dev map-wan_mape scope link src 14.8.52.86"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("after Ensure, missing %q in:\n%s", want, first)
 		}
+	}
+	in, err := Lookup(h, c.Name)
+	if err != nil || in == nil || *in != (Info{Name: c.Name, Owner: "wan_mape", Link: "wan0", Local: c.Local}) {
+		t.Errorf("Lookup = %+v, %v", in, err)
+	}
+	other := c
+	other.Owner = "wan_other"
+	if err := Ensure(h, other); !errors.Is(err, ErrOwnedByOther) {
+		t.Errorf("Ensure of another interface's device = %v, want ErrOwnedByOther", err)
 	}
 	if err := Ensure(h, c); err != nil {
 		t.Fatal(err)

@@ -1,27 +1,61 @@
 package tunnel
 
 import (
+	_ "embed"
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
 )
 
 func seed() Config {
-	return Config{Name: "map-wan_mape", Link: "wan0",
+	return Config{Name: "map-wan_mape", Owner: "wan_mape", Link: "wan0",
 		Local:      netip.MustParseAddr("240b:12:3456:7800:e:834:5600:7800"),
 		Remote:     netip.MustParseAddr("2404:9200:225:100::64"),
 		EncapLimit: EncapIgnore, TTL: DefaultTTL, MTU: DefaultMTU,
 		IPv4: netip.MustParseAddr("14.8.52.86"), Route: true}
 }
 
+// namesJSON is embedded so the test binaries cross-built for qemu-user and
+// the VMs carry it.
+//
+//go:embed testdata/names.json
+var namesJSON []byte
+
+// TestDeviceName checks the naming rule against vectors computed outside
+// Go (testdata/names.json, which LuCI's test reads too): names that fit
+// keep map-<iface>, longer ones get a hash suffix, and the two OCN
+// interfaces of the bug no longer share a device.
 func TestDeviceName(t *testing.T) {
-	for in, want := range map[string]string{
-		"wan":               "map-wan",
-		"wan_mape":          "map-wan_mape",
-		"very_long_name_xx": "map-very_long_n",
-	} {
-		if got := DeviceName(in); got != want || len(got) > 15 {
+	var v struct{ Names map[string]string }
+	if err := json.Unmarshal(namesJSON, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Names) < 8 {
+		t.Fatalf("only %d vectors", len(v.Names))
+	}
+	seen := map[string]string{}
+	for in, want := range v.Names {
+		got := DeviceName(in)
+		if got != want || len(got) > 15 {
 			t.Errorf("DeviceName(%q) = %q, want %q", in, got, want)
+		}
+		if o, dup := seen[got]; dup {
+			t.Errorf("%q and %q share the device %s", in, o, got)
+		}
+		seen[got] = in
+	}
+	if DeviceName("wan_mape_ocn1") == DeviceName("wan_mape_ocn2") {
+		t.Error("wan_mape_ocn1 and wan_mape_ocn2 share a tunnel device")
+	}
+}
+
+func TestOwner(t *testing.T) {
+	for alias, want := range map[string]string{
+		OwnerAlias("wan_mape"): "wan_mape", "": "", "uplink to the ISP": "", "mapehelper:": "",
+	} {
+		if got := OwnerOf(alias); got != want {
+			t.Errorf("OwnerOf(%q) = %q, want %q", alias, got, want)
 		}
 	}
 }

@@ -50,6 +50,7 @@ func commands() []command {
 		{"down", "remove the tunnel and the nftables rules of an interface", runDown},
 		{"status", "show the state of every MAP interface", runStatus},
 		{"rpcd", "rpcd exec plugin protocol (list / call METHOD)", runRPCD},
+		{"linkprefix", "the tunnel link's prefix the rule uses, from netifd's status on stdin", runLinkPrefix},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -104,7 +105,7 @@ var errHelpShown = errors.New("help shown")
 func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "mapehelper %s: MAP-E for OpenWrt with every port set in use\n\nUsage: mapehelper COMMAND [flags]\n\nCommands:\n", version)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'mapehelper COMMAND --help' for a command's flags.\n")
 }

@@ -108,7 +108,7 @@ func runUp(e *env, args []string) error {
 	if err != nil {
 		return reportUp(e, *netifd, nil, err)
 	}
-	denv.Trace = e.trace
+	denv.Trace, denv.Warn = e.trace, e.warner("up")
 	e.trace.Mark("open-netlink")
 	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
 	defer cancel()
@@ -234,6 +234,13 @@ func withCode(err error) error {
 	return fmt.Errorf("%s: %w", dataplane.Code(err), err)
 }
 
+// warner prints what up or down recovered from as one stderr line (netifd
+// logs the handler's stderr), never on stdout, which --netifd keeps for
+// its one JSON object.
+func (e *env) warner(cmd string) func(string) {
+	return func(msg string) { fmt.Fprintf(e.stderr, "mapehelper %s: warning: %s\n", cmd, msg) }
+}
+
 // runDown implements `mapehelper down --interface NAME`.
 func runDown(e *env, args []string) error {
 	fs := flag.NewFlagSet("down", flag.ContinueOnError)
@@ -263,7 +270,7 @@ func runDown(e *env, args []string) error {
 	if err != nil {
 		return withCode(err)
 	}
-	denv.Trace = e.trace
+	denv.Trace, denv.Warn = e.trace, e.warner("down")
 	e.trace.Mark("open-netlink")
 	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
 	defer cancel()

@@ -138,3 +138,39 @@ func TestUpWithoutPermission(t *testing.T) {
 		t.Fatalf("stderr %q, want one line starting with NO_PERMISSION", line)
 	}
 }
+
+// TestDownDamagedState runs the real binary as root in a fresh network
+// namespace over a truncated state file: down succeeds, says once on
+// stderr what it ignored, prints nothing on stdout and removes the file
+// (it used to fail with FAILED and remove nothing).
+func TestDownDamagedState(t *testing.T) {
+	nstest.Require(t, "go")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mapehelper")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v: %s", err, out)
+	}
+	state := filepath.Join(dir, "state")
+	if err := os.Mkdir(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(state, "wan_mape.json")
+	if err := os.WriteFile(file, []byte(`{"version": 1, "interface": "wan_ma`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "down", "--interface", "wan_mape", "--state-dir", state, "--include-dir", "")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("down = %v; stderr %s", err, stderr.String())
+	}
+	line := strings.TrimSpace(stderr.String())
+	if strings.Contains(line, "\n") || !strings.HasPrefix(line, "mapehelper down: warning: ignoring state file damaged: ") ||
+		stdout.Len() != 0 {
+		t.Errorf("stdout %q, stderr %q", stdout.String(), line)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("state file: %v, want removed", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/mapehelper/mapehelper/mapcalc"
 	"github.com/mapehelper/mapehelper/options"
 	"github.com/mapehelper/mapehelper/ruletable"
+	"github.com/mapehelper/mapehelper/tunnel"
 )
 
 // The test binary doubles as a stand-in for `mapehelper up --netifd` and
@@ -29,6 +30,9 @@ type fakeCall struct {
 
 // fakeMain runs instead of the tests when MAPEHELPER_FAKE is set.
 func fakeMain(args []string) int {
+	if len(args) > 0 && args[0] == "linkprefix" {
+		return fakeLinkPrefix(args[1:]) // a pure query: not recorded
+	}
 	var stdin []byte
 	if len(args) > 0 && args[0] == "up" {
 		stdin, _ = io.ReadAll(os.Stdin)
@@ -102,17 +106,31 @@ func answerResult(res *mapcalc.Result, iface string, mtu options.Int) int {
 	if err := json.Unmarshal(b, &out); err != nil {
 		return answerError("FAILED", err.Error())
 	}
-	tunnel := "map-" + iface
-	if len(tunnel) > 15 {
-		tunnel = tunnel[:15]
-	}
-	out["tunnel"] = tunnel
+	out["tunnel"] = tunnel.DeviceName(iface)
 	out["mtu"] = 1460
 	if mtu.Set {
 		out["mtu"] = mtu.Value
 	}
 	b, _ = json.Marshal(out)
 	fmt.Println(string(b))
+	return 0
+}
+
+// fakeLinkPrefix answers `linkprefix [--used P]` with the real
+// options.LinkPrefix, as cmd/mapehelper/linkprefix.go does.
+func fakeLinkPrefix(args []string) int {
+	fs := flag.NewFlagSet("linkprefix", flag.ContinueOnError)
+	used := fs.String("used", "", "")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return 2
+	}
+	b, _ := io.ReadAll(os.Stdin)
+	p, err := options.LinkPrefix(b, *used)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mapehelper linkprefix:", err)
+		return 1
+	}
+	fmt.Println(p)
 	return 0
 }
 

@@ -14,7 +14,10 @@ import (
 const (
 	seedPD   = "240b:12:3456:7800::/56" // v6plus: 14.8.52.86, PSID 120
 	seedAddr = "240b:12:3456:7800:1234:5678:9abc:def0"
-	otherPD  = "240b:12:abcd:ef00::/56" // v6plus: 14.8.171.205, PSID 239
+	// seedAddr64 is the prefix the rule is computed from when the link
+	// has only seedAddr: its /64 (options.LinkPrefix).
+	seedAddr64 = "240b:12:3456:7800::/64"
+	otherPD    = "240b:12:abcd:ef00::/56" // v6plus: 14.8.171.205, PSID 239
 )
 
 // upArgv is what the handler must run for interface cfg on link dev.
@@ -74,8 +77,8 @@ func TestSetup(t *testing.T) {
 			cfg:         "wanmap",
 			config:      `{"tunlink":"wan6","zone":"wan"}`,
 			link:        linkStatus("eth1", "", seedAddr+"/64"),
-			wantCalls:   success("wanmap", "wan6", "map-wanmap", "14.8.52.86", seedAddr, "wan"),
-			wantBinArgv: [][]string{upArgv("wanmap", "eth1", seedAddr)},
+			wantCalls:   success("wanmap", "wan6", "map-wanmap", "14.8.52.86", seedAddr64, "wan"),
+			wantBinArgv: [][]string{upArgv("wanmap", "eth1", seedAddr64)},
 		},
 		{
 			name:        "stock map config with every rule option",
@@ -83,7 +86,7 @@ func TestSetup(t *testing.T) {
 			cfg:         "wan_map_long_name",
 			config:      stockMap,
 			link:        linkStatus("pppoe-wan", seedPD, ""),
-			wantCalls:   success("wan_map_long_name", "wan6", "map-wan_map_lon", "14.8.52.86", seedPD, "wan"),
+			wantCalls:   success("wan_map_long_name", "wan6", "map-wan_m-f5153", "14.8.52.86", seedPD, "wan"), // tunnel.DeviceName
 			wantBinArgv: [][]string{append(upArgv("wan_map_long_name", "pppoe-wan", seedPD), "--type", "map-e")},
 		},
 		{
@@ -412,6 +415,67 @@ func TestPrefixChange(t *testing.T) {
 	}
 	if bin := w.binCalls(t); len(bin) != 1 || !reflect.DeepEqual(bin[0].Argv, upArgv("wanmap", "eth1", otherPD)) {
 		t.Errorf("re-setup binary calls: %q", bin)
+	}
+}
+
+// TestPrefixChangeSameRule: the hotplug script compares the prefix the
+// rule is computed from, not address strings. Reordered lists, a new
+// address in the same /64 and an extra prefix leave a running interface
+// alone (an ifup drops every flow); the prefix in use leaving the link or
+// being deprecated sets it up again.
+func TestPrefixChangeSameRule(t *testing.T) {
+	uci := mustJSON(t, map[string]any{
+		"wanmap": map[string]any{".type": "interface", "proto": "mape", "tunlink": "wan6"},
+	})
+	entry := func(addr string, mask, preferred int) map[string]any {
+		return map[string]any{"address": addr, "mask": mask, "preferred": preferred, "valid": 7200}
+	}
+	const (
+		a1 = "240b:12:3456:7800:1234:5678:9abc:def0"
+		a2 = "240b:12:3456:7800::99" // same /64
+		a3 = "240b:12:3456:7801::5"  // another /64
+	)
+	for _, tc := range []struct {
+		name     string
+		used     string // data.prefix of the running setup
+		prefixes []any
+		addrs    []any
+		ifup     bool
+	}{
+		{"prefixes reordered", seedPD, []any{entry("240b:12:abcd:ef00::", 56, 3600), entry("240b:12:3456:7800::", 56, 3600)}, nil, false},
+		{"a second prefix", seedPD, []any{entry("240b:12:3456:7800::", 56, 3600), entry("240b:12:abcd:ef00::", 56, 3600)}, nil, false},
+		{"addresses reordered, PD unchanged", seedPD, []any{entry("240b:12:3456:7800::", 56, 3600)},
+			[]any{entry(a2, 64, 3600), entry(a1, 64, 3600)}, false},
+		{"no PD: a new address in the same /64 first", seedAddr64, nil, []any{entry(a2, 64, 3600), entry(a1, 64, 3600)}, false},
+		{"no PD: recorded as a bare address by an earlier version", seedAddr, nil, []any{entry(a2, 64, 3600), entry(a1, 64, 3600)}, false},
+		{"prefix in use gone", seedPD, []any{entry("240b:12:abcd:ef00::", 56, 3600)}, nil, true},
+		{"prefix in use deprecated", seedPD, []any{entry("240b:12:3456:7800::", 56, 0), entry("240b:12:abcd:ef00::", 56, 3600)}, nil, true},
+		{"no PD: the /64 in use gone", seedAddr64, nil, []any{entry(a3, 64, 3600)}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			link := map[string]any{"up": true, "l3_device": "eth1", "device": "eth1"}
+			if tc.prefixes != nil {
+				link["ipv6-prefix"] = tc.prefixes
+			}
+			if tc.addrs != nil {
+				link["ipv6-address"] = tc.addrs
+			}
+			w.setUbus(t, "network.interface.wan6", link)
+			w.setUbus(t, "network.interface.wanmap", map[string]any{"up": true, "data": map[string]any{"prefix": tc.used, "tunlink": "wan6"}})
+			for _, env := range []string{"IFUPDATE_PREFIXES=1", "IFUPDATE_ADDRESSES=1"} {
+				calls := w.run(t, `. "$HOTPLUG"`, "HOTPLUG="+w.hotplug, "FAKE_UCI="+uci, "ACTION=ifupdate", "INTERFACE=wan6", env)
+				var ifups []string
+				for _, c := range calls {
+					if c[0] == "ifup" {
+						ifups = append(ifups, c[1])
+					}
+				}
+				if want := map[bool]int{true: 1, false: 0}[tc.ifup]; len(ifups) != want {
+					t.Errorf("%s: ifup %q, want %d", env, ifups, want)
+				}
+			}
+		})
 	}
 }
 

@@ -106,6 +106,8 @@ export PATH="$work/bin:$PATH"
 cat >"$work/bin/mapehelper" <<EOF
 #!/bin/sh
 log="$work/calls.log"
+# The handler asks the binary which prefix of the link the rule uses.
+[ "\$1" = linkprefix ] && exec "$MH_BIN" "\$@"
 if [ "\${MH_USE_REAL:-}" = 1 ] && [ "\$1" = up ]; then
 	printf 'real-up %s\n' "\$*" >>"\$log"
 	exec "$MH_BIN" "\$@" --state-dir "$work/state" --include-dir ""
@@ -272,6 +274,64 @@ netifd_pid=$!
 if wait_for wanmap '@.up' true; then ok "no tunlink: wanmap up over the IPv6 uplink"; else bad "no tunlink: $(st wanmap)"; fi
 check "no tunlink: data.tunlink" wan6 "$(jf "$(st wanmap)" '@.data.tunlink')"
 check "no tunlink: binary argv" "--link eth1 --prefix 240b:12:abcd:ef00::/56" "$(cat "$work/calls.log")"
+
+# Only a /64 address, no delegated prefix: the rule comes from that /64.
+# A second address in the same /64, listed first, changes nothing the rule
+# depends on, so the hotplug script must not set wanmap up again (an ifup
+# drops every flow). Comparing address strings, it used to. wan6 is a
+# protocol whose addresses change in place, as DHCPv6's do (odhcp6c's
+# script sends proto updates): netifd restarts a static interface whose
+# configuration changed instead.
+cat >/lib/netifd/proto/fake6.sh <<'EOF'
+#!/bin/sh
+. /lib/functions.sh
+. ../netifd-proto.sh
+init_proto "$@"
+proto_fake6_init_config() {
+	available=1
+}
+proto_fake6_setup() {
+	proto_init_update "$2" 1
+	proto_add_ipv6_address 240b:12:abcd:ef00::5 64
+	proto_send_update "$1"
+}
+proto_fake6_teardown() { :; }
+add_protocol fake6
+EOF
+chmod 755 /lib/netifd/proto/fake6.sh
+kill -9 "$netifd_pid"
+cat >"$work/config/network" <<'EOF'
+config interface 'loopback'
+	option device 'lo'
+	option proto 'static'
+	option ipaddr '127.0.0.1'
+	option netmask '255.0.0.0'
+
+config interface 'wan6'
+	option device 'eth1'
+	option proto 'fake6'
+
+config interface 'wanmap'
+	option proto 'mape'
+	option tunlink 'wan6'
+EOF
+: >"$work/calls.log"
+netifd -c "$work/config" -h "$work/bin/hotplug-call" -r "$work/resolv.conf" -l 1 &
+netifd_pid=$!
+if wait_for wanmap '@.up' true; then ok "/64 only: wanmap up"; else bad "/64 only: $(st wanmap) $(st wan6)"; fi
+check "/64 only: data.prefix is the /64" "240b:12:abcd:ef00::/64" "$(jf "$(st wanmap)" '@.data.prefix')"
+: >"$work/calls.log"
+: >"$work/hotplug.log"
+ubus call network.interface.wan6 notify_proto '{"action":0,"link-up":true,"ifname":"eth1",
+	"ip6addr":[{"ipaddr":"240b:12:abcd:ef00::2","mask":"64"},{"ipaddr":"240b:12:abcd:ef00::5","mask":"64"}]}'
+i=0
+until grep -q "ifupdate wan6" "$work/hotplug.log" 2>/dev/null || [ "$i" -ge 50 ]; do sleep 0.2; i=$((i + 1)); done
+sleep 1
+s="$(st wan6)"
+check "same /64: wan6 lists the new address first" "240b:12:abcd:ef00::2" "$(jf "$s" '@["ipv6-address"][0].address')"
+check "same /64: hotplug ran" "ifupdate wan6" "$(cat "$work/hotplug.log")"
+if grep -q "up --netifd" "$work/calls.log"; then bad "same /64: wanmap set up again: $(cat "$work/calls.log")"; else ok "same /64: wanmap left alone"; fi
+check "same /64: wanmap still up" true "$(jf "$(st wanmap)" '@.up')"
 
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

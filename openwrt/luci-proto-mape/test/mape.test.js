@@ -58,9 +58,17 @@ test('registers mape and the stock map protocol', () => {
 	assert.strictEqual(mape.isFloating(), true);
 	assert.strictEqual(mape.getDevices(), null);
 
+	// The binary's naming rule (tunnel.DeviceName), on the vectors its Go
+	// test checks too.
+	const names = JSON.parse(fs.readFileSync(path.join(__dirname, '../../../tunnel/testdata/names.json'), 'utf8')).names;
+	assert.ok(Object.keys(names).length >= 8);
+	for (const [ sid, dev ] of Object.entries(names)) {
+		const i = Object.assign(Object.create(mape), { sid: sid, _ubus: () => null });
+		assert.strictEqual(i.getIfname(), dev, `tunnel of ${sid}`);
+	}
 	const inst = Object.assign(Object.create(mape), { sid: 'wan_mape_long_name', _ubus: () => null });
-	assert.strictEqual(inst.getIfname(), 'map-wan_mape_lo', 'tunnel name is map-NAME cut to 15 characters');
-	assert.strictEqual(inst.containsDevice('map-wan_mape_lo'), true);
+	assert.strictEqual(inst.getIfname(), 'map-wan_m-9f114', 'a name that does not fit gets a hash suffix');
+	assert.strictEqual(inst.containsDevice('map-wan_m-9f114'), true);
 	inst._ubus = (k) => (k == 'l3_device' ? 'map-x' : null);
 	assert.strictEqual(inst.getIfname(), 'map-x');
 
@@ -250,6 +258,27 @@ test('status: not set up, and the last error translated', async () => {
 	node = H.buildForm(luci, 'mape', 'wan_mape').section.getOption('_status').renderWidget('wan_mape');
 	await node.mapeUpdate();
 	assert.match(text(node), /firewall rules for the port sets could not be installed.* nft: syntax error/);
+});
+
+test('status: what the backend could not check shows as unknown; no ports while not up', async () => {
+	const unchecked = Object.assign({}, statusFixture.interfaces[0], { tunnel_up: null, nft_rules: null, ports_in_use: null });
+	let { luci } = setup({ status: () => ({ interfaces: [ unchecked ] }) });
+	let node = H.buildForm(luci, 'mape', 'wan_mape').section.getOption('_status').renderWidget('wan_mape');
+	await node.mapeUpdate();
+	let t = text(node);
+	for (const s of [ 'map-wan_mape unknown', 'Firewall rules unknown', 'Ports in use unknown', '6016-6031' ])
+		assert.ok(t.includes(s), `status lacks "${s}": ${t}`);
+	for (const s of [ 'down', 'missing', 'Port set' ])
+		assert.ok(!t.includes(s), `status claims "${s}": ${t}`);
+
+	const failed = Object.assign({}, statusFixture.interfaces[0], { state: 'error', tunnel_up: false, nft_rules: false,
+		ports_in_use: null, usable_external_ports: [], last_error: 'injected', error_code: 'TUNNEL_FAILED' });
+	({ luci } = setup({ status: () => ({ interfaces: [ failed ] }) }));
+	node = H.buildForm(luci, 'mape', 'wan_mape').section.getOption('_status').renderWidget('wan_mape');
+	await node.mapeUpdate();
+	t = text(node);
+	assert.ok(t.includes('Usable external ports none: the interface is not up'), t);
+	assert.ok(!t.includes('Port set') && !t.includes('6016-6031'), `a failed up lists ports: ${t}`);
 });
 
 test('preview computed by the real rpcd plugin', { skip: !process.env.MAPEHELPER && process.env.CI != 'true' }, async () => {

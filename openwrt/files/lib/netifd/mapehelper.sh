@@ -75,18 +75,14 @@ mapehelper_link_device() {
 		jsonfilter -s "$1" -e '@.device' 2>/dev/null
 }
 
-# mapehelper_link_prefix STATUS: prints the tunnel link's first delegated
-# prefix (address/length), else its first global address, which the binary
-# widens to its /64. Nothing when it has neither yet.
+# mapehelper_link_prefix STATUS [USED]: prints the prefix of the tunnel link
+# the rule is computed from (the first delegated prefix, else the /64 of
+# the first global address; the binary decides, see options.LinkPrefix).
+# With USED, the prefix the running setup was built from, prints USED
+# itself while it is still on the link, however the lists are ordered.
+# Nothing when the link has no prefix or address yet.
 mapehelper_link_prefix() {
-	local addr mask
-	addr="$(jsonfilter -s "$1" -e '@["ipv6-prefix"][0].address' 2>/dev/null)"
-	mask="$(jsonfilter -s "$1" -e '@["ipv6-prefix"][0].mask' 2>/dev/null)"
-	if [ -n "$addr" ] && [ -n "$mask" ]; then
-		printf '%s/%s\n' "$addr" "$mask"
-		return 0
-	fi
-	jsonfilter -s "$1" -e '@["ipv6-address"][0].address' 2>/dev/null
+	printf '%s' "$1" | "$MAPEHELPER_BIN" linkprefix --used "$2" 2>/dev/null
 }
 
 # mapehelper_fail CFG CODE MESSAGE: reports an error to netifd and decides
@@ -187,20 +183,22 @@ mapehelper_teardown() {
 
 # mapehelper_prefix_changed TUNLINK: called from hotplug when an interface
 # comes up or its addresses or prefixes change. Every MAP interface on that
-# tunnel link whose recorded prefix differs from the link's current one, or
-# which failed for want of a prefix or of a link, is set up again with ifup.
+# tunnel link whose prefix has left the link (or was deprecated), or which
+# failed for want of a prefix or of a link, is set up again with ifup. A
+# reordered address list, a new address in the same /64 or an extra prefix
+# changes nothing the rule depends on, and an ifup would drop every flow.
 mapehelper_prefix_changed() {
-	local tunlink="$1" current
+	local tunlink="$1" status
 	mapehelper_valid_name "$tunlink" || return 0
-	current="$(mapehelper_link_prefix "$(mapehelper_link_status "$tunlink")")"
-	[ -n "$current" ] || return 0
+	status="$(mapehelper_link_status "$tunlink")"
+	[ -n "$(mapehelper_link_prefix "$status")" ] || return 0
 	config_load network
-	config_foreach mapehelper_check_iface interface "$tunlink" "$current"
+	config_foreach mapehelper_check_iface interface "$tunlink" "$status"
 }
 
-# mapehelper_check_iface SECTION TUNLINK PREFIX: config_foreach callback.
+# mapehelper_check_iface SECTION TUNLINK LINK_STATUS: config_foreach callback.
 mapehelper_check_iface() {
-	local cfg="$1" tunlink="$2" current="$3"
+	local cfg="$1" tunlink="$2" linkstatus="$3"
 	local proto link status used up err
 	config_get proto "$cfg" proto
 	case "$proto" in
@@ -219,7 +217,9 @@ mapehelper_check_iface() {
 	used="$(jsonfilter -s "$status" -e '@.data.prefix' 2>/dev/null)"
 	err="$(jsonfilter -s "$status" -e '@.errors[0].code' 2>/dev/null)"
 	if [ "$up" = true ]; then
-		[ "$used" = "$current" ] || ifup "$cfg"
+		if [ -z "$used" ] || [ "$(mapehelper_link_prefix "$linkstatus" "$used")" != "$used" ]; then
+			ifup "$cfg"
+		fi
 		return 0
 	fi
 	case "$err" in

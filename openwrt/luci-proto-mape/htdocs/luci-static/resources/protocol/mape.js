@@ -168,13 +168,21 @@ function renderStatus(list) {
 	if (!st)
 		return E('em', {}, _('Not set up: the interface is down or has not been started yet.'));
 
+	// null is a check the backend could not make (e.g. no permission):
+	// shown as unknown, never as down, missing or zero.
+	var up = (st.state == 'up');
+	var known = function(v, yes, no) {
+		return (v == null) ? _('unknown') : (v ? yes : no);
+	};
 	var nodes = [
 		E('table', { 'class': 'mape-status' }, [
 			row(_('State'), st.state || '-'),
 			row(_('IPv4 address'), st.ipv4 || '-'),
-			row(_('Tunnel'), (st.tunnel || '-') + ' ' + (st.tunnel_up ? _('up') : _('down'))),
-			row(_('Firewall rules'), st.nft_rules ? _('present') : _('missing')),
-			row(_('Usable external ports'), setsNode(st.usable_external_ports))
+			row(_('Tunnel'), (st.tunnel || '-') + ' ' + known(st.tunnel_up, _('up'), _('down'))),
+			row(_('Firewall rules'), known(st.nft_rules, _('present'), _('missing'))),
+			row(_('Ports in use'), !up ? _('none: the interface is not up')
+				: (st.ports_in_use == null) ? _('unknown') : _('see the table below')),
+			row(_('Usable external ports'), up ? setsNode(st.usable_external_ports) : _('none: the interface is not up'))
 		])
 	];
 
@@ -182,7 +190,7 @@ function renderStatus(list) {
 		nodes.push(E('p', { 'class': 'alert-message warning' },
 			(errorCodes[st.error_code] || '') + ' ' + st.last_error));
 
-	var sets = (st.ports_in_use && st.ports_in_use.sets) || [];
+	var sets = (up && st.ports_in_use && st.ports_in_use.sets) || [];
 	if (sets.length) {
 		nodes.push(E('table', { 'class': 'table mape-usage' }, [
 			E('tr', { 'class': 'tr table-titles' }, [
@@ -209,6 +217,21 @@ function renderStatus(list) {
 	return E('div', {}, nodes);
 }
 
+// tunnelName is the binary's tunnel.DeviceName (Go, the one definition;
+// test vectors in tunnel/testdata/names.json): 'map-' + the interface name
+// when that fits Linux's 15 bytes, else 'map-', its first 5 characters,
+// '-' and 5 hex digits of its FNV-1a 32-bit hash. Interface names are
+// ASCII (UCI section names).
+function tunnelName(sid) {
+	var n = 'map-' + sid;
+	if (n.length <= 15)
+		return n;
+	var h = 0x811c9dc5;
+	for (var i = 0; i < sid.length; i++)
+		h = Math.imul(h ^ sid.charCodeAt(i), 0x01000193) >>> 0;
+	return 'map-' + sid.substring(0, 5) + '-' + ('0000' + (h & 0xfffff).toString(16)).slice(-5);
+}
+
 var proto = {
 	// The UCI option holding the MAP type: 'type' for mape, 'maptype' in
 	// configurations written for the stock map protocol.
@@ -219,7 +242,7 @@ var proto = {
 	},
 
 	getIfname: function() {
-		return this._ubus('l3_device') || ('map-' + this.sid).substring(0, 15);
+		return this._ubus('l3_device') || tunnelName(this.sid);
 	},
 
 	getOpkgPackage: function() {
