@@ -13,6 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mapehelper/mapehelper/firewall4"
+	"github.com/mapehelper/mapehelper/tunnel"
 )
 
 // TestUpFailureRestoresKernel is the restore contract of Up on a real
@@ -58,4 +61,31 @@ func TestUpFailureRestoresKernel(t *testing.T) {
 	if now := snapshot(t, env, ns); now != before {
 		t.Fatalf("down left:\n%s", now)
 	}
+}
+
+// failing is a real kernel whose changing steps fail on demand.
+type failing struct {
+	kernel
+	faults
+}
+
+func (f *failing) ensureTunnel(c tunnel.Config) error {
+	if err := f.step("ensureTunnel"); err != nil {
+		return err
+	}
+	return f.kernel.ensureTunnel(c)
+}
+
+func (f *failing) applyRules(rs *firewall4.Ruleset) error {
+	if err := f.step("applyRules"); err != nil {
+		return err
+	}
+	return f.kernel.applyRules(rs)
+}
+
+func (f *failing) installInclude(iface string, rs *firewall4.Ruleset) (string, error) {
+	if err := f.step("installInclude"); err != nil {
+		return "", err
+	}
+	return f.kernel.installInclude(iface, rs)
 }

@@ -48,33 +48,6 @@ func newFake() *fakeKernel {
 		tables: map[string]string{}, includes: map[string]string{}}
 }
 
-// failing is a real kernel whose changing steps fail on demand.
-type failing struct {
-	kernel
-	faults
-}
-
-func (f *failing) ensureTunnel(c tunnel.Config) error {
-	if err := f.step("ensureTunnel"); err != nil {
-		return err
-	}
-	return f.kernel.ensureTunnel(c)
-}
-
-func (f *failing) applyRules(rs *firewall4.Ruleset) error {
-	if err := f.step("applyRules"); err != nil {
-		return err
-	}
-	return f.kernel.applyRules(rs)
-}
-
-func (f *failing) installInclude(iface string, rs *firewall4.Ruleset) (string, error) {
-	if err := f.step("installInclude"); err != nil {
-		return "", err
-	}
-	return f.kernel.installInclude(iface, rs)
-}
-
 func ceKey(link string, ce netip.Addr) string { return link + " " + ce.String() }
 
 func (f *fakeKernel) lookupTunnel(name string) (*tunnel.Info, error) {
