@@ -41,11 +41,14 @@ type fakeKernel struct {
 	ces      map[string]bool   // "link ce"
 	tables   map[string]string // table name → the ruleset's Render()
 	includes map[string]string // iface → the include text
+	guards   map[string]string // tunnel → the IPv4 its guard lets out
+	locked   bool              // fw4's lock is held
+	calls    []string          // every changing step, in order, with "lock"/"unlock"
 }
 
 func newFake() *fakeKernel {
 	return &fakeKernel{faults: faults{fail: map[string]int{}}, tunnels: map[string]tunnel.Config{}, ces: map[string]bool{},
-		tables: map[string]string{}, includes: map[string]string{}}
+		tables: map[string]string{}, includes: map[string]string{}, guards: map[string]string{}}
 }
 
 // failing is a real kernel whose changing steps fail on demand.
@@ -85,6 +88,7 @@ func (f *fakeKernel) hasTable(iface string) (bool, error) {
 }
 
 func (f *fakeKernel) ensureTunnel(c tunnel.Config) error {
+	f.calls = append(f.calls, "ensureTunnel")
 	if err := f.step("ensureTunnel"); err != nil {
 		return err
 	}
@@ -93,7 +97,32 @@ func (f *fakeKernel) ensureTunnel(c tunnel.Config) error {
 	return nil
 }
 
+func (f *fakeKernel) guardTunnel(name string, ipv4 netip.Addr) error {
+	f.calls = append(f.calls, "guardTunnel")
+	if err := f.step("guardTunnel"); err != nil {
+		return err
+	}
+	if _, ok := f.tunnels[name]; !ok {
+		return fmt.Errorf("guard: no tunnel %s", name)
+	}
+	f.guards[name] = ipv4.String()
+	return nil
+}
+
+func (f *fakeKernel) lockFirewall() (func(), error) {
+	if err := f.step("lockFirewall"); err != nil {
+		return nil, err
+	}
+	if f.locked {
+		return nil, errors.New("fw4 lock taken twice")
+	}
+	f.locked = true
+	f.calls = append(f.calls, "lock")
+	return func() { f.locked = false; f.calls = append(f.calls, "unlock") }, nil
+}
+
 func (f *fakeKernel) applyRules(rs *firewall4.Ruleset) error {
+	f.calls = append(f.calls, "applyRules")
 	if err := f.step("applyRules"); err != nil {
 		return err
 	}
@@ -102,6 +131,7 @@ func (f *fakeKernel) applyRules(rs *firewall4.Ruleset) error {
 }
 
 func (f *fakeKernel) installInclude(iface string, rs *firewall4.Ruleset) (string, error) {
+	f.calls = append(f.calls, "installInclude")
 	if err := f.step("installInclude"); err != nil {
 		return "", err
 	}
@@ -114,6 +144,7 @@ func (f *fakeKernel) removeTunnel(name string) error {
 		return err
 	}
 	delete(f.tunnels, name)
+	delete(f.guards, name) // tc filters go with their device
 	return nil
 }
 
@@ -126,6 +157,7 @@ func (f *fakeKernel) removeCE(link string, ce netip.Addr) error {
 }
 
 func (f *fakeKernel) deleteRules(iface string) error {
+	f.calls = append(f.calls, "deleteRules")
 	if err := f.step("deleteRules"); err != nil {
 		return err
 	}
@@ -134,6 +166,7 @@ func (f *fakeKernel) deleteRules(iface string) error {
 }
 
 func (f *fakeKernel) removeInclude(iface string) error {
+	f.calls = append(f.calls, "removeInclude")
 	if err := f.step("removeInclude"); err != nil {
 		return err
 	}
@@ -155,6 +188,9 @@ func (f *fakeKernel) snapshot() string {
 	}
 	for k, v := range f.includes {
 		out = append(out, "include "+k+"\n"+v)
+	}
+	for k, v := range f.guards {
+		out = append(out, "guard "+k+" "+v)
 	}
 	slices.Sort(out)
 	return strings.Join(out, "\n")
@@ -186,6 +222,8 @@ func TestUpFailureRestoresPrevious(t *testing.T) {
 		{"applyRules", CodeFirewallFailed, "240b:12:3457:7900::/56"},
 		{"installInclude", CodeFirewallFailed, "240b:12:3457:7900::/56"},
 		{"removeCE", CodeTunnelFailed, "240b:12:3457:7900::/56"}, // the previous CE, now stale
+		{"guardTunnel", CodeTunnelFailed, "240b:12:3457:7900::/56"},
+		{"lockFirewall", CodeBusy, "240b:12:3457:7900::/56"},
 		{"ensureTunnel", CodeTunnelFailed, seed},
 		{"applyRules", CodeFirewallFailed, seed},
 		{"installInclude", CodeFirewallFailed, seed},
@@ -341,5 +379,79 @@ func TestUpRejectedKeepsRecord(t *testing.T) {
 	rec, _ := state.Read(env.StateDir, "wan_mape")
 	if rec == nil || rec.State != state.Up || rec.CE != prev.CE || rec.ErrorCode != CodeFirewallFailed {
 		t.Fatalf("record = %+v", rec)
+	}
+}
+
+// TestOrder (issue 12 items 3 and 6): up changes the include and then our
+// table, both under fw4's lock, and only then creates the tunnel and its
+// tc guard, so no packet can leave the tunnel before the rules are in;
+// down and a failed up remove the include and then the table under the
+// lock.
+func TestOrder(t *testing.T) {
+	const seed = "240b:12:3456:7800::/56"
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		run  func(env *Env, f *fakeKernel) error
+		want string
+	}{
+		{"up", func(env *Env, f *fakeKernel) error {
+			_, err := Up(ctx, env, planWith(t, seed, 0, "", 0))
+			return err
+		}, "lock installInclude applyRules unlock ensureTunnel guardTunnel"},
+		{"re-up", func(env *Env, f *fakeKernel) error {
+			if _, err := Up(ctx, env, planWith(t, seed, 0, "", 0)); err != nil {
+				return err
+			}
+			f.calls = nil
+			_, err := Up(ctx, env, planWith(t, "240b:12:3457:7900::/56", 0, "", 0))
+			return err
+		}, "lock installInclude applyRules unlock ensureTunnel guardTunnel"},
+		{"down", func(env *Env, f *fakeKernel) error {
+			if _, err := Up(ctx, env, planWith(t, seed, 0, "", 0)); err != nil {
+				return err
+			}
+			f.calls = nil
+			return Down(ctx, env, "wan_mape")
+		}, "lock removeInclude deleteRules unlock"},
+		{"failed up", func(env *Env, f *fakeKernel) error {
+			f.fail["ensureTunnel"] = -1
+			if _, err := Up(ctx, env, planWith(t, seed, 0, "", 0)); Code(err) != CodeTunnelFailed {
+				return fmt.Errorf("up = %v, want %s", err, CodeTunnelFailed)
+			}
+			return nil
+		}, "lock installInclude applyRules unlock ensureTunnel lock removeInclude deleteRules unlock"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			if err := tc.run(fakeEnv(t, f), f); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(f.calls, " "); got != tc.want {
+				t.Errorf("steps\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestUpGuardsTunnel: every up leaves the tunnel guarded with the IPv4 of
+// its mapping, and a failed re-up restores the previous guard.
+func TestUpGuardsTunnel(t *testing.T) {
+	f := newFake()
+	env := fakeEnv(t, f)
+	ctx := context.Background()
+	p := planWith(t, "240b:12:3456:7800::/56", 0, "", 0)
+	if _, err := Up(ctx, env, p); err != nil {
+		t.Fatal(err)
+	}
+	if g := f.guards[p.Tunnel.Name]; g != "14.8.52.86" {
+		t.Fatalf("guard = %q, want 14.8.52.86", g)
+	}
+	f.fail["applyRules"] = 1
+	if _, err := Up(ctx, env, planWith(t, "240b:12:3457:7800::/56", 0, "", 0)); Code(err) != CodeFirewallFailed {
+		t.Fatalf("up = %v", err)
+	}
+	if g := f.guards[p.Tunnel.Name]; g != "14.8.52.86" {
+		t.Fatalf("guard after the failed re-up = %q, want 14.8.52.86", g)
 	}
 }
