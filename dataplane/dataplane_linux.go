@@ -55,25 +55,35 @@ func DefaultEnv() (*Env, error) {
 	}, nil
 }
 
-// Up applies plan p under the interface's lock: the tunnel, then the
-// nftables table, then the fw4 include, and records what exists in the
-// state file. On success the previous CE addresses (after a prefix change)
-// are removed, stale NAT mappings are flushed and the record says "up".
+// Up applies plan p under the interface's lock: the fw4 include and the
+// nftables table (under fw4's lock), then the tunnel and its tc guard, and
+// records what exists in the state file. On success the previous CE
+// addresses (after a prefix change) are removed, stale NAT mappings are
+// flushed and the record says "up".
 //
 // A failed up never leaves a half state (a tunnel of the new options with
 // the previous rules, say), because netifd and status could not tell what
-// carries traffic then:
+// carries traffic then. What a failure leaves depends on what ran before
+// (issue 12, item 2):
 //
-//   - A failure before the kernel is touched (nft -c rejects the include,
-//     nftables cannot be opened) changes nothing: a previous up keeps
-//     running and its record only gains the error.
-//   - A failure in a later step puts the previous up back when the state
-//     file records a working one this version can rebuild
-//     (state.Record.Restorable: state "up", written with ttl and
-//     encaplimit): its tunnel with every option, CE address, IPv4 address
-//     and route, table and include are applied again, a CE address this up
-//     added is removed, and the previous record stays, with the error
-//     added (state still "up").
+//   - Under netifd, teardown (down) always runs before setup: netifd's
+//     proto-shell starts setup only from its idle state, which a running
+//     interface reaches only through teardown, and it runs teardown after
+//     a failed setup too. So there is never a previous up to restore: a
+//     failed up removes everything it made (tunnel, CE address, table,
+//     include), exits with its error code, and the interface stays down
+//     (the handler blocks restarts, except after BUSY) until the cause is
+//     fixed and the interface is set up again. Nothing is "restored".
+//   - Only when up is run by hand (or by a script) over an interface that
+//     is still up, with no down in between, is there a previous up: then
+//     a failure before the kernel is touched (nft -c rejects the include,
+//     nftables cannot be opened) changes nothing, and a failure in a later
+//     step puts the previous up back when the state file records a working
+//     one this version can rebuild (state.Record.Restorable: state "up",
+//     written with ttl and encaplimit): its include, table, tunnel with
+//     every option, CE address, IPv4 address, route and guard are applied
+//     again, a CE address this up added is removed, and the previous record
+//     stays, with the error added (state still "up").
 //   - Otherwise (no previous up, a record of the older layout, or the
 //     restore failing too) everything of the interface is removed as down
 //     would, and the record says "error".
@@ -250,6 +260,11 @@ func undo(env *Env, k kernel, p *Plan, old, st *state.Record, had existing, caus
 	msg := "everything of the interface was removed"
 	if !old.IsUp() {
 		msg = "what it made was removed"
+	}
+	if p.Netifd && old == nil {
+		// netifd ran teardown (down) before this setup: there was
+		// nothing to restore, and netifd keeps the interface down.
+		msg += "; the interface stays down until the cause is fixed"
 	}
 	return record(env, st, annotate(cause, msg))
 }

@@ -455,3 +455,43 @@ func TestUpGuardsTunnel(t *testing.T) {
 		t.Fatalf("guard after the failed re-up = %q, want 14.8.52.86", g)
 	}
 }
+
+// TestUpFailureUnderNetifd (issue 12 item 2): netifd runs down before
+// every setup, so a failing up --netifd has no previous up to restore: it
+// removes what it made, says that the interface stays down, and leaves a
+// record "error" with nothing in the kernel.
+func TestUpFailureUnderNetifd(t *testing.T) {
+	for _, step := range []string{"lockFirewall", "installInclude", "applyRules", "ensureTunnel", "guardTunnel"} {
+		t.Run(step, func(t *testing.T) {
+			f := newFake()
+			env := fakeEnv(t, f)
+			ctx := context.Background()
+			plan := func(prefix string) *Plan {
+				p, err := NewPlan(Options{Interface: "wan_mape", Link: "wan0", Result: resultFor(t, prefix), Netifd: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			if _, err := Up(ctx, env, plan("240b:12:3456:7800::/56")); err != nil {
+				t.Fatal(err)
+			}
+			if err := Down(ctx, env, "wan_mape"); err != nil { // netifd's teardown
+				t.Fatal(err)
+			}
+			f.fail[step] = 1
+			_, err := Up(ctx, env, plan("240b:12:3457:7900::/56"))
+			if err == nil || strings.Contains(err.Error(), "restored") ||
+				!strings.Contains(err.Error(), "what it made was removed; the interface stays down until the cause is fixed") {
+				t.Fatalf("up = %v", err)
+			}
+			if now := f.snapshot(); now != "" {
+				t.Fatalf("left:\n%s", now)
+			}
+			rec, _ := state.Read(env.StateDir, "wan_mape")
+			if rec == nil || rec.State != state.Failed || rec.ErrorCode != Code(err) {
+				t.Fatalf("record = %+v", rec)
+			}
+		})
+	}
+}

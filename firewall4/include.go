@@ -309,19 +309,20 @@ func (in Include) LockFW4() (unlock func(), err error) {
 	if wait == 0 {
 		wait = DefaultLockWait
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+	// A blocking flock, not polling: the kernel hands the lock to a
+	// waiter when it is released, so back-to-back fw4 reloads cannot
+	// starve up (a poll would have to hit the gap between two of them).
+	got := make(chan error, 1)
+	go func() { got <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+	select {
+	case err := <-got:
+		if err != nil {
 			f.Close()
-			if errors.Is(err, syscall.EWOULDBLOCK) {
-				return nil, fmt.Errorf("fw4 is busy: %s held for %v by a fw4 start, reload or flush (fix: look for a hung fw4 or nft process, then set the interface up again)", in.Lock, wait)
-			}
 			return nil, fmt.Errorf("fw4 lock %s: %w", in.Lock, err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		return func() { f.Close() }, nil
+	case <-time.After(wait):
+		go func() { <-got; f.Close() }() // let go of it as soon as it comes
+		return nil, fmt.Errorf("fw4 is busy: %s held for %v by a fw4 start, reload or flush (fix: look for a hung fw4 or nft process, then set the interface up again)", in.Lock, wait)
 	}
 }

@@ -235,7 +235,7 @@ for arch in "$@"; do
 	stage_mapehelper "$data" "$bin"
 	common_fields mapehelper
 	fields[Package]=mapehelper
-	fields[Depends]="libc, kmod-ip6-tunnel, kmod-nft-core, kmod-nft-nat, kmod-nf-conntrack-netlink, kmod-nft-connlimit"
+	fields[Depends]="libc, kmod-ip6-tunnel, kmod-nft-core, kmod-nft-nat, kmod-nf-conntrack-netlink, kmod-nft-connlimit, kmod-sched-core"
 	fields[Conflicts]="map"
 	fields[Provides]="map"
 	fields[Section]="net"
@@ -243,7 +243,7 @@ for arch in "$@"; do
 	postinst_pkg="$(cat "$here/postinst-mapehelper")"
 	pack mapehelper "$arch" "$data"
 	if [ -n "${APK:-}" ]; then
-		pack_apk mapehelper "$arch" "$data" "libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit" "map=$version"
+		pack_apk mapehelper "$arch" "$data" "libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit kmod-sched-core" "map=$version"
 	fi
 done
 

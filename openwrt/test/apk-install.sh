@@ -54,7 +54,7 @@ default_postinst() { echo "default_postinst $pkgname" >>/tmp/calls; }
 default_prerm() { echo "default_prerm $pkgname" >>/tmp/calls; }
 FEOF
 a add --initdb >/dev/null 2>&1 || bad "initdb"
-for p in libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit luci-base; do
+for p in libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit kmod-sched-core luci-base; do
 	a add "$(stub "$p" 1)" >/dev/null 2>&1 || bad "stub $p"
 done
 t "stock map stub installed" a add "$(stub map 8)"

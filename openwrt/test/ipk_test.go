@@ -81,7 +81,7 @@ func TestIPKMapehelper(t *testing.T) {
 				"Package": "mapehelper", "Version": version, "Architecture": arch,
 				"Conflicts": "map", "Provides": "map", "Section": "net",
 			})
-			for _, dep := range []string{"libc", "kmod-ip6-tunnel", "kmod-nft-core", "kmod-nft-nat", "kmod-nf-conntrack-netlink", "kmod-nft-connlimit"} {
+			for _, dep := range []string{"libc", "kmod-ip6-tunnel", "kmod-nft-core", "kmod-nft-nat", "kmod-nf-conntrack-netlink", "kmod-nft-connlimit", "kmod-sched-core"} {
 				if !containsWord(fields["Depends"], dep) {
 					t.Errorf("Depends %q lacks %s", fields["Depends"], dep)
 				}
@@ -140,7 +140,7 @@ func TestMakefileInstalls(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"GO_PKG_BUILD_VARS+=CGO_ENABLED=0", "-linkmode internal", "CONFLICTS:=map", "PROVIDES:=map",
-		"+kmod-ip6-tunnel +kmod-nft-core +kmod-nft-nat +kmod-nf-conntrack-netlink +kmod-nft-connlimit"} {
+		"+kmod-ip6-tunnel +kmod-nft-core +kmod-nft-nat +kmod-nf-conntrack-netlink +kmod-nft-connlimit +kmod-sched-core"} {
 		if !bytes.Contains(mk, []byte(want)) {
 			t.Errorf("openwrt/Makefile lacks %q", want)
 		}

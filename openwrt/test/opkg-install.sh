@@ -56,7 +56,7 @@ lists_dir ext $work/lists
 EOF
 o() { "$opkg_cl" -f "$work/opkg.conf" -o "$root" "$@"; }
 
-for p in libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit luci-base; do
+for p in libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit kmod-sched-core luci-base; do
 	o install "$(stub "$p" 1)" >/dev/null 2>&1 || bad "stub $p"
 done
 t "stock map stub installed" o install "$(stub map 8)"
