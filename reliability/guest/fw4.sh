@@ -87,18 +87,25 @@ fw4_render() {
 FW4_LOCK=/var/run/fw4.lock
 
 # fw4_lock / fw4_unlock: hold fw4's lock from this shell (a background
-# `chaos lock` holds it until told to let go).
+# `chaos lock` holds it until told to let go). The handshake polls files,
+# not fifos: an open of a fifo is interrupted by SIGCHLD of the scenario's
+# background jobs, and BusyBox ash does not retry it.
 fw4_lock() {
 	mkdir -p /tmp/fw4 "$(dirname "$FW4_LOCK")"
 	rm -f /tmp/fw4/acq /tmp/fw4/rel
-	mkfifo /tmp/fw4/acq /tmp/fw4/rel
 	# shellcheck disable=SC2016 # expanded by the inner sh
-	chaos lock -file "$FW4_LOCK" -- sh -c 'echo >"$1"; read -r _ <"$2"' sh /tmp/fw4/acq /tmp/fw4/rel >/dev/null 2>&1 &
+	chaos lock -file "$FW4_LOCK" -- sh -c 'touch "$1"; until [ -e "$2" ]; do sleep 0.02; done' sh /tmp/fw4/acq /tmp/fw4/rel >/dev/null 2>&1 &
 	FW4_HOLDER=$!
-	read -r _ </tmp/fw4/acq
+	until [ -e /tmp/fw4/acq ]; do
+		kill -0 "$FW4_HOLDER" 2>/dev/null || {
+			echo "VMTEST fw4: chaos lock $FW4_LOCK failed"
+			return 1
+		}
+		sleep 0.02
+	done
 }
 fw4_unlock() {
-	echo >/tmp/fw4/rel
+	touch /tmp/fw4/rel
 	wait "$FW4_HOLDER"
 	rm -f /tmp/fw4/acq /tmp/fw4/rel
 }
@@ -111,7 +118,7 @@ fw4() {
 		fw4_unlocked "$@"
 		;;
 	*)
-		fw4_lock
+		fw4_lock || return 1
 		fw4_unlocked "$@"
 		_rc=$?
 		fw4_unlock
