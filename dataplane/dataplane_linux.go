@@ -53,30 +53,40 @@ func DefaultEnv() (*Env, error) {
 		Conntrack: ct,
 		NFT:       func() (*nftables.Conn, error) { return firewall4.Open() },
 		StateDir:  DefaultStateDir,
-		Include:   firewall4.Include{RuntimeDir: DefaultStateDir, IncludeDir: DefaultIncludeDir},
+		Include:   firewall4.Include{RuntimeDir: DefaultStateDir, IncludeDir: DefaultIncludeDir, Lock: firewall4.DefaultLock},
 		Now:       time.Now,
 	}, nil
 }
 
-// Up applies plan p under the interface's lock: the tunnel, then the
-// nftables table, then the fw4 include, and records what exists in the
-// state file. On success the previous CE addresses (after a prefix change)
-// are removed, stale NAT mappings are flushed and the record says "up".
+// Up applies plan p under the interface's lock: the fw4 include and the
+// nftables table (under fw4's lock), then the tunnel and its tc guard, and
+// records what exists in the state file. On success the previous CE
+// addresses (after a prefix change) are removed, stale NAT mappings are
+// flushed and the record says "up".
 //
 // A failed up never leaves a half state (a tunnel of the new options with
 // the previous rules, say), because netifd and status could not tell what
-// carries traffic then:
+// carries traffic then. What a failure leaves depends on what ran before
+// (issue 12, item 2):
 //
-//   - A failure before the kernel is touched (nft -c rejects the include,
-//     nftables cannot be opened) changes nothing: a previous up keeps
-//     running and its record only gains the error.
-//   - A failure in a later step puts the previous up back when the state
-//     file records a working one this version can rebuild
-//     (state.Record.Restorable: state "up", written with ttl and
-//     encaplimit): its tunnel with every option, CE address, IPv4 address
-//     and route, table and include are applied again, a CE address this up
-//     added is removed, and the previous record stays, with the error
-//     added (state still "up").
+//   - Under netifd, teardown (down) always runs before setup: netifd's
+//     proto-shell starts setup only from its idle state, which a running
+//     interface reaches only through teardown, and it runs teardown after
+//     a failed setup too. So there is never a previous up to restore: a
+//     failed up removes everything it made (tunnel, CE address, table,
+//     include), exits with its error code, and the interface stays down
+//     (the handler blocks restarts, except after BUSY) until the cause is
+//     fixed and the interface is set up again. Nothing is "restored".
+//   - Only when up is run by hand (or by a script) over an interface that
+//     is still up, with no down in between, is there a previous up: then
+//     a failure before the kernel is touched (nft -c rejects the include,
+//     nftables cannot be opened) changes nothing, and a failure in a later
+//     step puts the previous up back when the state file records a working
+//     one this version can rebuild (state.Record.Restorable: state "up",
+//     written with ttl and encaplimit): its include, table, tunnel with
+//     every option, CE address, IPv4 address, route and guard are applied
+//     again, a CE address this up added is removed, and the previous record
+//     stays, with the error added (state still "up").
 //   - Otherwise (no previous up, a record of the older layout, or the
 //     restore failing too) everything of the interface is removed as down
 //     would, and the record says "error".
@@ -197,20 +207,22 @@ func apply(env *Env, k kernel, p *Plan, old, st *state.Record) error {
 			return codeErr(tunnelCode(err), err)
 		}
 	}
+	// The rules before the tunnel: from the moment the tunnel exists
+	// (and a route leads into it) our SNAT and guard are in force, so no
+	// packet leaves it with a private source (issue 12, item 6).
+	link, err := firewall(k, p.Interface, p.Rules)
+	if err != nil {
+		return err
+	}
+	st.Include = link
+	env.Trace.Mark("nft-apply")
 	if err := k.ensureTunnel(p.Tunnel); err != nil {
 		return codeErr(tunnelCode(err), err)
 	}
+	if err := k.guardTunnel(p.Tunnel.Name, p.Result.IPv4); err != nil {
+		return codeErr(guardCode(err), guardHint(err))
+	}
 	env.Trace.Mark("tunnel")
-	if err := k.applyRules(p.Rules); err != nil {
-		return codeErr(nftCode(err), nftHint(err))
-	}
-	env.Trace.Mark("nft-apply")
-	link, err := k.installInclude(p.Interface, p.Rules)
-	if err != nil {
-		return codeErr(CodeFirewallFailed, err)
-	}
-	st.Include = link
-	env.Trace.Mark("include-install")
 	// After a prefix change the old CE addresses would linger on the link.
 	if err := removeStale(k, st.StaleCE); err != nil {
 		return codeErr(CodeTunnelFailed, err)
@@ -218,11 +230,14 @@ func apply(env *Env, k kernel, p *Plan, old, st *state.Record) error {
 	st.StaleCE = nil
 	env.Trace.Mark("stale-ce")
 	// Connections mapped by the previous rules (old IPv4, or ports outside
-	// the new sets) would keep their mapping and be dropped by the BR.
-	// Best effort: the entries expire anyway, and the new rules are in.
+	// the new sets) would keep their mapping and be dropped by the BR or
+	// our guard for as long as they keep sending. Without a record (under
+	// netifd, down ran first and removed it) the old IPv4 is found as an
+	// orphan: a source-NAT mapping to an address the router no longer has
+	// (see natFilter). Best effort: the new rules are in either way.
 	// Only when the mapping may have changed (no clean previous up of the
 	// same IPv4, port sets and CE), since ICMP entries of the current
-	// address are deleted too (see natFilter).
+	// address are deleted too.
 	if env.Conntrack != nil && (!old.IsUp() || old.IPv4 != st.IPv4 || old.CE != st.CE ||
 		!slices.Equal(old.PortSets, st.PortSets)) {
 		var prev netip.Addr
@@ -231,7 +246,7 @@ func apply(env *Env, k kernel, p *Plan, old, st *state.Record) error {
 		}
 		cur, _ := netip.ParseAddr(st.IPv4)
 		if cur.Is4() {
-			_, _ = flushStaleNAT(env.Conntrack, prev, cur, st.PortSets)
+			_, _ = flushStaleNAT(env.Conntrack, prev, cur, st.PortSets, localIPv4(env.Netlink))
 		}
 	}
 	env.Trace.Mark("conntrack")
@@ -282,9 +297,6 @@ func undo(env *Env, k kernel, p *Plan, old, st *state.Record, had existing, caus
 	// recorded. A device or address that was there without a record of ours
 	// is left alone.
 	var rb []error
-	if !had.table || old != nil {
-		rb = append(rb, k.deleteRules(p.Interface))
-	}
 	if !had.tunnel || old != nil {
 		rb = append(rb, k.removeTunnel(p.Tunnel.Name))
 	}
@@ -295,7 +307,12 @@ func undo(env *Env, k kernel, p *Plan, old, st *state.Record, had existing, caus
 	if staleErr == nil {
 		st.StaleCE = nil
 	}
-	rb = append(rb, staleErr, k.removeInclude(p.Interface))
+	rb = append(rb, staleErr)
+	if !had.table || old != nil {
+		rb = append(rb, unfirewall(k, p.Interface))
+	} else {
+		rb = append(rb, k.removeInclude(p.Interface))
+	}
 	st.State, st.Include = state.Failed, ""
 	if rerr := errors.Join(rb...); rerr != nil {
 		return record(env, st, annotate(cause, fmt.Sprintf("removing it incomplete: %v", rerr)))
@@ -304,6 +321,11 @@ func undo(env *Env, k kernel, p *Plan, old, st *state.Record, had existing, caus
 	if !old.IsUp() {
 		msg = "what it made was removed"
 	}
+	if p.Netifd && old == nil {
+		// netifd ran teardown (down) before this setup: there was
+		// nothing to restore, and netifd keeps the interface down.
+		msg += "; the interface stays down until the cause is fixed"
+	}
 	return record(env, st, annotate(cause, msg))
 }
 
@@ -311,16 +333,59 @@ func undo(env *Env, k kernel, p *Plan, old, st *state.Record, had existing, caus
 // options (and the CE address, IPv4 address and route), the table and the
 // include.
 func restore(k kernel, prev *Plan) error {
+	if _, err := firewall(k, prev.Interface, prev.Rules); err != nil {
+		return fmt.Errorf("firewall: %w", err)
+	}
 	if err := k.ensureTunnel(prev.Tunnel); err != nil {
 		return fmt.Errorf("tunnel: %w", err)
 	}
-	if err := k.applyRules(prev.Rules); err != nil {
-		return fmt.Errorf("nftables: %w", err)
-	}
-	if _, err := k.installInclude(prev.Interface, prev.Rules); err != nil {
-		return fmt.Errorf("include: %w", err)
+	if err := k.guardTunnel(prev.Tunnel.Name, prev.Result.IPv4); err != nil {
+		return fmt.Errorf("tunnel guard: %w", err)
 	}
 	return nil
+}
+
+// firewall installs the include of rs and then loads our table, both under
+// fw4's lock (see kernel.lockFirewall), and returns the include's symlink.
+// fw4 start/reload render the ruleset (reading our include) and load it
+// under that lock: without it a reload that read the previous include
+// before our rename could load the previous table after ours, and it
+// would stay until the next reload. The include goes first so that any
+// fw4 run after the lock is released loads the new text.
+func firewall(k kernel, iface string, rs *firewall4.Ruleset) (string, error) {
+	unlock, err := k.lockFirewall()
+	if err != nil {
+		return "", codeErr(CodeBusy, err)
+	}
+	defer unlock()
+	link, err := k.installInclude(iface, rs)
+	if err != nil {
+		return "", codeErr(CodeFirewallFailed, err)
+	}
+	if err := k.applyRules(rs); err != nil {
+		return "", codeErr(nftCode(err), nftHint(err))
+	}
+	return link, nil
+}
+
+// unfirewall removes the include and then our table, under fw4's lock
+// when it can be had: a removal must not be refused because fw4 hangs,
+// so a lock that cannot be had is reported after removing without it.
+func unfirewall(k kernel, iface string) error {
+	unlock, lerr := k.lockFirewall()
+	if lerr == nil {
+		defer unlock()
+	} else {
+		lerr = codeErr(CodeBusy, lerr)
+	}
+	var errs []error
+	if err := k.removeInclude(iface); err != nil {
+		errs = append(errs, codeErr(CodeFirewallFailed, err))
+	}
+	if err := k.deleteRules(iface); err != nil {
+		errs = append(errs, codeErr(nftCode(err), err))
+	}
+	return errors.Join(append(errs, lerr)...)
 }
 
 // record writes rec with the error cause and returns cause (joined with a
@@ -394,14 +459,19 @@ func Down(ctx context.Context, env *Env, iface string) error {
 		errs = append(errs, codeErr(tunnelCode(err), err))
 	}
 	env.Trace.Mark("tunnel")
-	if err := k.deleteRules(iface); err != nil {
-		errs = append(errs, codeErr(nftCode(err), err))
+	if err := unfirewall(k, iface); err != nil {
+		errs = append(errs, err)
 	}
-	env.Trace.Mark("nft-delete")
-	if err := k.removeInclude(iface); err != nil {
-		errs = append(errs, codeErr(CodeFirewallFailed, err))
+	env.Trace.Mark("firewall-remove")
+	// The mapping is gone with the tunnel: its conntrack entries go too,
+	// or a flow that keeps sending would keep the old address (netifd
+	// runs down before every up, and the next up has no record of it).
+	if st != nil && env.Conntrack != nil {
+		if ip, err := netip.ParseAddr(st.IPv4); err == nil && ip.Is4() {
+			_, _ = flushMapping(env.Conntrack, ip, st.PortSets)
+		}
 	}
-	env.Trace.Mark("include-remove")
+	env.Trace.Mark("conntrack")
 	if len(errs) > 0 {
 		return errs[0]
 	}
@@ -450,6 +520,12 @@ type kernel interface {
 	hasCE(link string, ce netip.Addr) bool
 	hasTable(iface string) (bool, error)
 	ensureTunnel(c tunnel.Config) error // with the CE address, IPv4 and route
+	// guardTunnel makes the tunnel drop every IPv4 packet whose source is
+	// not ipv4, below nftables (see guard_linux.go).
+	guardTunnel(name string, ipv4 netip.Addr) error
+	// lockFirewall takes fw4's lock (firewall4.Include.LockFW4); unlock
+	// releases it.
+	lockFirewall() (unlock func(), err error)
 	applyRules(rs *firewall4.Ruleset) error
 	installInclude(iface string, rs *firewall4.Ruleset) (link string, err error)
 	removeTunnel(name string) error
@@ -501,6 +577,12 @@ func (k *sysKernel) hasTable(iface string) (bool, error) {
 }
 
 func (k *sysKernel) ensureTunnel(c tunnel.Config) error { return tunnel.Ensure(k.env.Netlink, c) }
+
+func (k *sysKernel) guardTunnel(name string, ipv4 netip.Addr) error {
+	return guard(k.env.Netlink, name, ipv4)
+}
+
+func (k *sysKernel) lockFirewall() (func(), error) { return k.env.Include.LockFW4() }
 
 func (k *sysKernel) applyRules(rs *firewall4.Ruleset) error {
 	c, err := k.nft()

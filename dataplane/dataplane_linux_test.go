@@ -209,6 +209,41 @@ func TestUpBusy(t *testing.T) {
 	u2()
 }
 
+// TestUpFW4Locked (issue 12 item 3): while fw4 holds its lock (a start or
+// reload rendering the ruleset from the includes), up does not touch the
+// include or the table; when the lock stays taken it fails with BUSY and
+// one line naming the lock file, leaving nothing behind. Down removes
+// everything even then (include first) and reports the lock.
+func TestUpFW4Locked(t *testing.T) {
+	env, ns := testEnv(t)
+	env.Include.Lock = filepath.Join(t.TempDir(), "fw4.lock")
+	env.Include.LockWait = 100 * time.Millisecond
+	f, err := os.OpenFile(env.Include.Lock, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil { // what `flock -x 1000` in fw4 does
+		t.Fatal(err)
+	}
+	before := snapshot(t, env, ns)
+	_, err = Up(context.Background(), env, seedPlan(t, "240b:12:3456:7800::/56"))
+	if Code(err) != CodeBusy || !strings.Contains(err.Error(), env.Include.Lock) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("up = %v (code %q), want BUSY naming %s", err, Code(err), env.Include.Lock)
+	}
+	if after := snapshot(t, env, ns); after != before+filepath.Join(env.StateDir, "wan_mape.json") {
+		t.Fatalf("up under fw4's lock left objects behind:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+	if err := Down(context.Background(), env, "wan_mape"); Code(err) != CodeBusy {
+		t.Fatalf("down = %v, want BUSY", err)
+	}
+	// Everything is gone; the state file stays, as after any down that
+	// reports an error.
+	if after := snapshot(t, env, ns); after != before+filepath.Join(env.StateDir, "wan_mape.json") {
+		t.Fatalf("down under fw4's lock:\n%s", after)
+	}
+}
+
 // TestUpWithoutPermission drops CAP_NET_ADMIN is not possible per thread in
 // Go, so permission mapping is checked on the errno level.
 func TestNFTCode(t *testing.T) {

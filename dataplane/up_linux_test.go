@@ -41,11 +41,14 @@ type fakeKernel struct {
 	ces      map[string]bool   // "link ce"
 	tables   map[string]string // table name → the ruleset's Render()
 	includes map[string]string // iface → the include text
+	guards   map[string]string // tunnel → the IPv4 its guard lets out
+	locked   bool              // fw4's lock is held
+	calls    []string          // every changing step, in order, with "lock"/"unlock"
 }
 
 func newFake() *fakeKernel {
 	return &fakeKernel{faults: faults{fail: map[string]int{}}, tunnels: map[string]tunnel.Config{}, ces: map[string]bool{},
-		tables: map[string]string{}, includes: map[string]string{}}
+		tables: map[string]string{}, includes: map[string]string{}, guards: map[string]string{}}
 }
 
 func ceKey(link string, ce netip.Addr) string { return link + " " + ce.String() }
@@ -64,6 +67,7 @@ func (f *fakeKernel) hasTable(iface string) (bool, error) {
 }
 
 func (f *fakeKernel) ensureTunnel(c tunnel.Config) error {
+	f.calls = append(f.calls, "ensureTunnel")
 	if err := f.step("ensureTunnel"); err != nil {
 		return err
 	}
@@ -72,7 +76,32 @@ func (f *fakeKernel) ensureTunnel(c tunnel.Config) error {
 	return nil
 }
 
+func (f *fakeKernel) guardTunnel(name string, ipv4 netip.Addr) error {
+	f.calls = append(f.calls, "guardTunnel")
+	if err := f.step("guardTunnel"); err != nil {
+		return err
+	}
+	if _, ok := f.tunnels[name]; !ok {
+		return fmt.Errorf("guard: no tunnel %s", name)
+	}
+	f.guards[name] = ipv4.String()
+	return nil
+}
+
+func (f *fakeKernel) lockFirewall() (func(), error) {
+	if err := f.step("lockFirewall"); err != nil {
+		return nil, err
+	}
+	if f.locked {
+		return nil, errors.New("fw4 lock taken twice")
+	}
+	f.locked = true
+	f.calls = append(f.calls, "lock")
+	return func() { f.locked = false; f.calls = append(f.calls, "unlock") }, nil
+}
+
 func (f *fakeKernel) applyRules(rs *firewall4.Ruleset) error {
+	f.calls = append(f.calls, "applyRules")
 	if err := f.step("applyRules"); err != nil {
 		return err
 	}
@@ -81,6 +110,7 @@ func (f *fakeKernel) applyRules(rs *firewall4.Ruleset) error {
 }
 
 func (f *fakeKernel) installInclude(iface string, rs *firewall4.Ruleset) (string, error) {
+	f.calls = append(f.calls, "installInclude")
 	if err := f.step("installInclude"); err != nil {
 		return "", err
 	}
@@ -93,6 +123,7 @@ func (f *fakeKernel) removeTunnel(name string) error {
 		return err
 	}
 	delete(f.tunnels, name)
+	delete(f.guards, name) // tc filters go with their device
 	return nil
 }
 
@@ -105,6 +136,7 @@ func (f *fakeKernel) removeCE(link string, ce netip.Addr) error {
 }
 
 func (f *fakeKernel) deleteRules(iface string) error {
+	f.calls = append(f.calls, "deleteRules")
 	if err := f.step("deleteRules"); err != nil {
 		return err
 	}
@@ -113,6 +145,7 @@ func (f *fakeKernel) deleteRules(iface string) error {
 }
 
 func (f *fakeKernel) removeInclude(iface string) error {
+	f.calls = append(f.calls, "removeInclude")
 	if err := f.step("removeInclude"); err != nil {
 		return err
 	}
@@ -134,6 +167,9 @@ func (f *fakeKernel) snapshot() string {
 	}
 	for k, v := range f.includes {
 		out = append(out, "include "+k+"\n"+v)
+	}
+	for k, v := range f.guards {
+		out = append(out, "guard "+k+" "+v)
 	}
 	slices.Sort(out)
 	return strings.Join(out, "\n")
@@ -165,6 +201,8 @@ func TestUpFailureRestoresPrevious(t *testing.T) {
 		{"applyRules", CodeFirewallFailed, "240b:12:3457:7900::/56"},
 		{"installInclude", CodeFirewallFailed, "240b:12:3457:7900::/56"},
 		{"removeCE", CodeTunnelFailed, "240b:12:3457:7900::/56"}, // the previous CE, now stale
+		{"guardTunnel", CodeTunnelFailed, "240b:12:3457:7900::/56"},
+		{"lockFirewall", CodeBusy, "240b:12:3457:7900::/56"},
 		{"ensureTunnel", CodeTunnelFailed, seed},
 		{"applyRules", CodeFirewallFailed, seed},
 		{"installInclude", CodeFirewallFailed, seed},
@@ -423,6 +461,58 @@ func TestDamagedState(t *testing.T) {
 	}
 }
 
+// TestOrder (issue 12 items 3 and 6): up changes the include and then our
+// table, both under fw4's lock, and only then creates the tunnel and its
+// tc guard, so no packet can leave the tunnel before the rules are in;
+// down and a failed up remove the include and then the table under the
+// lock.
+func TestOrder(t *testing.T) {
+	const seed = "240b:12:3456:7800::/56"
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		run  func(env *Env, f *fakeKernel) error
+		want string
+	}{
+		{"up", func(env *Env, f *fakeKernel) error {
+			_, err := Up(ctx, env, planWith(t, seed, 0, "", 0))
+			return err
+		}, "lock installInclude applyRules unlock ensureTunnel guardTunnel"},
+		{"re-up", func(env *Env, f *fakeKernel) error {
+			if _, err := Up(ctx, env, planWith(t, seed, 0, "", 0)); err != nil {
+				return err
+			}
+			f.calls = nil
+			_, err := Up(ctx, env, planWith(t, "240b:12:3457:7900::/56", 0, "", 0))
+			return err
+		}, "lock installInclude applyRules unlock ensureTunnel guardTunnel"},
+		{"down", func(env *Env, f *fakeKernel) error {
+			if _, err := Up(ctx, env, planWith(t, seed, 0, "", 0)); err != nil {
+				return err
+			}
+			f.calls = nil
+			return Down(ctx, env, "wan_mape")
+		}, "lock removeInclude deleteRules unlock"},
+		{"failed up", func(env *Env, f *fakeKernel) error {
+			f.fail["ensureTunnel"] = -1
+			if _, err := Up(ctx, env, planWith(t, seed, 0, "", 0)); Code(err) != CodeTunnelFailed {
+				return fmt.Errorf("up = %v, want %s", err, CodeTunnelFailed)
+			}
+			return nil
+		}, "lock installInclude applyRules unlock ensureTunnel lock removeInclude deleteRules unlock"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			if err := tc.run(fakeEnv(t, f), f); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(f.calls, " "); got != tc.want {
+				t.Errorf("steps\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestTunnelNames: two interfaces whose names cut to 15 characters used
 // to share one tunnel device; now each has its own, and down of one
 // leaves the other running. A device of our name that another interface
@@ -510,5 +600,67 @@ func TestUpRenamesLegacyTunnel(t *testing.T) {
 	}
 	if now := f.snapshot(); now != "" {
 		t.Fatalf("down left:\n%s", now)
+	}
+}
+
+// TestUpGuardsTunnel: every up leaves the tunnel guarded with the IPv4 of
+// its mapping, and a failed re-up restores the previous guard.
+func TestUpGuardsTunnel(t *testing.T) {
+	f := newFake()
+	env := fakeEnv(t, f)
+	ctx := context.Background()
+	p := planWith(t, "240b:12:3456:7800::/56", 0, "", 0)
+	if _, err := Up(ctx, env, p); err != nil {
+		t.Fatal(err)
+	}
+	if g := f.guards[p.Tunnel.Name]; g != "14.8.52.86" {
+		t.Fatalf("guard = %q, want 14.8.52.86", g)
+	}
+	f.fail["applyRules"] = 1
+	if _, err := Up(ctx, env, planWith(t, "240b:12:3457:7800::/56", 0, "", 0)); Code(err) != CodeFirewallFailed {
+		t.Fatalf("up = %v", err)
+	}
+	if g := f.guards[p.Tunnel.Name]; g != "14.8.52.86" {
+		t.Fatalf("guard after the failed re-up = %q, want 14.8.52.86", g)
+	}
+}
+
+// TestUpFailureUnderNetifd (issue 12 item 2): netifd runs down before
+// every setup, so a failing up --netifd has no previous up to restore: it
+// removes what it made, says that the interface stays down, and leaves a
+// record "error" with nothing in the kernel.
+func TestUpFailureUnderNetifd(t *testing.T) {
+	for _, step := range []string{"lockFirewall", "installInclude", "applyRules", "ensureTunnel", "guardTunnel"} {
+		t.Run(step, func(t *testing.T) {
+			f := newFake()
+			env := fakeEnv(t, f)
+			ctx := context.Background()
+			plan := func(prefix string) *Plan {
+				p, err := NewPlan(Options{Interface: "wan_mape", Link: "wan0", Result: resultFor(t, prefix), Netifd: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			if _, err := Up(ctx, env, plan("240b:12:3456:7800::/56")); err != nil {
+				t.Fatal(err)
+			}
+			if err := Down(ctx, env, "wan_mape"); err != nil { // netifd's teardown
+				t.Fatal(err)
+			}
+			f.fail[step] = 1
+			_, err := Up(ctx, env, plan("240b:12:3457:7900::/56"))
+			if err == nil || strings.Contains(err.Error(), "restored") ||
+				!strings.Contains(err.Error(), "what it made was removed; the interface stays down until the cause is fixed") {
+				t.Fatalf("up = %v", err)
+			}
+			if now := f.snapshot(); now != "" {
+				t.Fatalf("left:\n%s", now)
+			}
+			rec, _ := state.Read(env.StateDir, "wan_mape")
+			if rec == nil || rec.State != state.Failed || rec.ErrorCode != Code(err) {
+				t.Fatalf("record = %+v", rec)
+			}
+		})
 	}
 }

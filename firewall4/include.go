@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -35,7 +36,23 @@ type Include struct {
 	// by path, size and modification time. nil with a Check of
 	// its own: no memo, every text is checked.
 	CheckID func() (string, error)
+	// Lock is fw4's lock file (DefaultLock); "" takes no lock (tests).
+	Lock string
+	// LockWait bounds the wait for Lock; 0 is DefaultLockWait.
+	LockWait time.Duration
 }
+
+// DefaultLock is the file OpenWrt's fw4 (sbin/fw4) holds with `flock -x`
+// while it renders and loads the ruleset (start, reload, restart) and
+// while it flushes. fw4 reads every ruleset-post include while it renders,
+// so changing our include and table under the same lock makes a fw4 run
+// see either the previous include and table or the new ones, never the
+// previous include loaded after our new table.
+const DefaultLock = "/var/run/fw4.lock"
+
+// DefaultLockWait is how long up and down wait for fw4's lock: a fw4
+// reload takes 1-3 s on a small router; far longer means a hung fw4.
+const DefaultLockWait = 20 * time.Second
 
 // checkedDir (under RuntimeDir) remembers which include texts the checker
 // accepted: one empty file per text, named by a hash (FNV-128a, see
@@ -271,4 +288,41 @@ func nftCheck(path string) error {
 		return fmt.Errorf("nft -c -f %s: %v: %s", path, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// LockFW4 takes fw4's lock (an exclusive flock of Lock, as sbin/fw4 takes
+// it), waiting at most LockWait; unlock releases it. Without fw4 (Enabled
+// false) or without Lock it takes nothing. The kernel drops the lock when
+// the process dies, so a crash never leaves fw4 locked.
+func (in Include) LockFW4() (unlock func(), err error) {
+	if in.Lock == "" || !in.Enabled() {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(in.Lock), 0o755); err != nil {
+		return nil, fmt.Errorf("fw4 lock: %w", err)
+	}
+	f, err := os.OpenFile(in.Lock, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("fw4 lock: %w", err)
+	}
+	wait := in.LockWait
+	if wait == 0 {
+		wait = DefaultLockWait
+	}
+	// A blocking flock, not polling: the kernel hands the lock to a
+	// waiter when it is released, so back-to-back fw4 reloads cannot
+	// starve up (a poll would have to hit the gap between two of them).
+	got := make(chan error, 1)
+	go func() { got <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+	select {
+	case err := <-got:
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("fw4 lock %s: %w", in.Lock, err)
+		}
+		return func() { f.Close() }, nil
+	case <-time.After(wait):
+		go func() { <-got; f.Close() }() // let go of it as soon as it comes
+		return nil, fmt.Errorf("fw4 is busy: %s held for %v by a fw4 start, reload or flush (fix: look for a hung fw4 or nft process, then set the interface up again)", in.Lock, wait)
+	}
 }

@@ -8,7 +8,7 @@
 #                                RELIABILITY_PARTS since
 #   make soak                    the 30-minute soak (SOAK_SECONDS)
 #   make fuzz-long               every Fuzz* target for FUZZ_EXECS executions
-RELIABILITY_PARTS      ?= modules,lifecycle,rejected,kills,killsmove,concurrent,linkflap,prefix,prefixflow,router,portfwd,fwdstatus,soak
+RELIABILITY_PARTS      ?= modules,lifecycle,rejected,kills,killsmove,concurrent,linkflap,prefix,prefixflow,router,portfwd,fwdstatus,ipv4flow,fw4lock,window,soak
 RELIABILITY_KNOWN_BUGS ?= rejected,killsmove,prefixflow
 RELIABILITY_KILLS      ?= 50
 RELIABILITY_SOAK       ?= 120

@@ -268,7 +268,7 @@ for arch in "$@"; do
 	stage_mapehelper "$data" "$bin"
 	common_fields mapehelper
 	fields[Package]=mapehelper
-	fields[Depends]="libc, kmod-ip6-tunnel, kmod-nft-core, kmod-nft-nat, kmod-nf-conntrack-netlink, kmod-nft-connlimit"
+	fields[Depends]="libc, kmod-ip6-tunnel, kmod-nft-core, kmod-nft-nat, kmod-nf-conntrack-netlink, kmod-nft-connlimit, kmod-sched-core"
 	# No Conflicts: map. The shared /lib/netifd/proto/map.sh already makes
 	# opkg refuse either package next to the other (a file clash), and a
 	# refused `opkg install map` stays in opkg's status as "install ...
@@ -283,7 +283,7 @@ for arch in "$@"; do
 	[ "$negative" = noprerm ] && prerm_pkg=""
 	[ "$negative" = noupgradeguard ] && prerm_pkg="$(printf '%s\n' "$prerm_pkg" | grep -v PKG_UPGRADE)"
 	pack mapehelper "$arch" "$data"
-	pack_apk mapehelper "$arch" "$data" "libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit" "map=$version"
+	pack_apk mapehelper "$arch" "$data" "libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit kmod-sched-core" "map=$version"
 done
 
 if [ -d "$top/openwrt/luci-proto-mape" ]; then

@@ -87,7 +87,7 @@ func TestIPKMapehelper(t *testing.T) {
 			if c, ok := fields["Conflicts"]; ok {
 				t.Errorf("Conflicts: %s; want none", c)
 			}
-			for _, dep := range []string{"libc", "kmod-ip6-tunnel", "kmod-nft-core", "kmod-nft-nat", "kmod-nf-conntrack-netlink", "kmod-nft-connlimit"} {
+			for _, dep := range []string{"libc", "kmod-ip6-tunnel", "kmod-nft-core", "kmod-nft-nat", "kmod-nf-conntrack-netlink", "kmod-nft-connlimit", "kmod-sched-core"} {
 				if !containsWord(fields["Depends"], dep) {
 					t.Errorf("Depends %q lacks %s", fields["Depends"], dep)
 				}
@@ -149,7 +149,7 @@ func TestMakefileInstalls(t *testing.T) {
 		t.Error("openwrt/Makefile declares CONFLICTS: it blocks upgrades after a refused `opkg install map`")
 	}
 	for _, want := range []string{"GO_PKG_BUILD_VARS+=CGO_ENABLED=0", "-linkmode internal", "PROVIDES:=map",
-		"+kmod-ip6-tunnel +kmod-nft-core +kmod-nft-nat +kmod-nf-conntrack-netlink +kmod-nft-connlimit"} {
+		"+kmod-ip6-tunnel +kmod-nft-core +kmod-nft-nat +kmod-nf-conntrack-netlink +kmod-nft-connlimit +kmod-sched-core"} {
 		if !bytes.Contains(mk, []byte(want)) {
 			t.Errorf("openwrt/Makefile lacks %q", want)
 		}

@@ -207,7 +207,7 @@ else
 fi
 
 echo "# $fmt, $arch: $version, then $nversion"
-for p in libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit luci-base; do
+for p in libc kmod-ip6-tunnel kmod-nft-core kmod-nft-nat kmod-nf-conntrack-netlink kmod-nft-connlimit kmod-sched-core luci-base; do
 	s="$(stub "$p" 1)"
 	add "${s#/tmp/pkgs/}" >/dev/null 2>&1 || bad "stub $p"
 done

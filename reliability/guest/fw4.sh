@@ -12,6 +12,12 @@
 #   restart       check (`nft -c`), `delete table inet fw4`, start.
 #   flush         delete every table of every family, ours included.
 #   stop          delete table inet fw4.
+# start, reload, restart, flush and stop hold fw4's lock (/var/run/fw4.lock,
+# an exclusive flock, through `chaos lock`: BusyBox has no flock applet),
+# as sbin/fw4 does. With FW4_SLOW=SECONDS, start/reload copy the includes'
+# text into the ruleset when they render it and wait that long before
+# loading it: the window in which a real fw4's nft has read an include but
+# not yet committed (issue 12 item 3), made wide enough to hit.
 # All CEs of the VM share one file system, so each CE has its own include
 # directory (vmtest's ce_fw4_dir: fw4's real one for ce1). The zone "wan"
 # covers the devices map-IFACE of FW4_IFACES_<ns>. Port forwards come from
@@ -68,19 +74,65 @@ fw4_render() {
 			/*) ;;
 			*) continue ;; # fw4 rejects a relative target
 			esac
-			echo "include \"$_t\""
+			_f="$_t"
+		fi
+		if [ -n "${FW4_SLOW:-}" ]; then
+			sed '/^#/d' "$_f"
 		else
 			echo "include \"$_f\""
 		fi
 	done
 }
 
-# fw4 NS ACTION: run ACTION (start|reload|restart|flush|stop|check) in NS.
+FW4_LOCK=/var/run/fw4.lock
+
+# fw4_lock / fw4_unlock: hold fw4's lock from this shell (a background
+# `chaos lock` holds it until told to let go). The handshake polls files,
+# not fifos: an open of a fifo is interrupted by SIGCHLD of the scenario's
+# background jobs, and BusyBox ash does not retry it.
+fw4_lock() {
+	mkdir -p /tmp/fw4 "$(dirname "$FW4_LOCK")"
+	rm -f /tmp/fw4/acq /tmp/fw4/rel
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	chaos lock -file "$FW4_LOCK" -- sh -c 'touch "$1"; until [ -e "$2" ]; do sleep 0.02; done' sh /tmp/fw4/acq /tmp/fw4/rel >/dev/null 2>&1 &
+	FW4_HOLDER=$!
+	until [ -e /tmp/fw4/acq ]; do
+		kill -0 "$FW4_HOLDER" 2>/dev/null || {
+			echo "VMTEST fw4: chaos lock $FW4_LOCK failed"
+			return 1
+		}
+		sleep 0.02
+	done
+}
+fw4_unlock() {
+	touch /tmp/fw4/rel
+	wait "$FW4_HOLDER"
+	rm -f /tmp/fw4/acq /tmp/fw4/rel
+}
+
+# fw4 NS ACTION: run ACTION (start|reload|restart|flush|stop|check) in NS,
+# under fw4's lock like sbin/fw4 (check takes none).
 fw4() {
+	case "$2" in
+	check | restart)
+		fw4_unlocked "$@"
+		;;
+	*)
+		fw4_lock || return 1
+		fw4_unlocked "$@"
+		_rc=$?
+		fw4_unlock
+		return "$_rc"
+		;;
+	esac
+}
+
+fw4_unlocked() {
 	mkdir -p /tmp/fw4
 	case "$2" in
 	start | reload)
 		fw4_render "$1" >"/tmp/fw4/$1.nft"
+		[ -z "${FW4_SLOW:-}" ] || sleep "$FW4_SLOW"
 		n "$1" "$NFT" -f "/tmp/fw4/$1.nft" 2>"/tmp/fw4/$1.err" ||
 			echo "VMTEST fw4 $1 $2: nft rejected the ruleset, old one stays: $(head -n 3 "/tmp/fw4/$1.err" | tr '\n' ' ')"
 		return 0
@@ -90,8 +142,8 @@ fw4() {
 		n "$1" "$NFT" -c -f "/tmp/fw4/$1.nft"
 		;;
 	restart)
-		fw4 "$1" check || return 1
-		n "$1" "$NFT" delete table inet fw4 2>/dev/null
+		fw4_unlocked "$1" check || return 1
+		fw4 "$1" stop 2>/dev/null
 		fw4 "$1" start
 		;;
 	stop)

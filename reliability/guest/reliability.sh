@@ -6,7 +6,7 @@
 # emulation, fault injection, port forwarding and a soak.
 # vmtest.rel=PART,… chooses the parts (default: all of them):
 #   modules lifecycle rejected kills killsmove concurrent linkflap prefix prefixflow
-#   router portfwd fwdstatus soak
+#   router portfwd fwdstatus ipv4flow fw4lock window soak
 # vmtest.kills=N kill -9 rounds that land mid-up (50), vmtest.soak=SECONDS (120).
 # shellcheck source=vmtest/guest/lib.sh
 . /vmtest/lib.sh
@@ -30,6 +30,8 @@
 . /vmtest/traffic.sh
 # shellcheck source=reliability/guest/soak.sh
 . /vmtest/soak.sh
+# shellcheck source=reliability/guest/nat.sh
+. /vmtest/nat.sh
 
 START="$(date +%s)"
 step() {
@@ -37,7 +39,7 @@ step() {
 }
 # wants PART: 1 when PART is to run.
 wants() {
-	case ",${VMTEST_rel:-modules,lifecycle,rejected,kills,killsmove,concurrent,linkflap,prefix,prefixflow,router,portfwd,fwdstatus,soak}," in
+	case ",${VMTEST_rel:-modules,lifecycle,rejected,kills,killsmove,concurrent,linkflap,prefix,prefixflow,router,portfwd,fwdstatus,ipv4flow,fw4lock,window,soak}," in
 	*",$1,"*) return 0 ;;
 	esac
 	return 1
@@ -46,6 +48,7 @@ wants() {
 S1="$(fx_sets CE1)"
 S2="$(fx_sets CE2)"
 S1B="$(fx_sets CE1B)"
+S1C="$(fx_sets CE1C)"
 # shellcheck disable=SC2034 # read by lifecycle.sh
 N1S="$(echo "$S1" | tr ',' '\n' | wc -l)"
 # shellcheck disable=SC2034 # read by fw4.sh and rel.sh through eval
@@ -72,6 +75,7 @@ br_setup
 br_ce 1 ce1 "$CE1_ADDR" "$CE1_IPV4" "$S1" "$V6PLUS_BR"
 br_ce 2 ce2 "$CE2_ADDR" "$CE2_IPV4" "$S2" "$V6PLUS_BR"
 br_ce 3 ce1b "$CE1B_ADDR" "$CE1B_IPV4" "$S1B" "$V6PLUS_BR"
+br_ce 4 ce1c "$CE1C_ADDR" "$CE1C_IPV4" "$S1C" "$V6PLUS_BR"
 br_commit || verdict br-setup 0 "nft rejected the BR ruleset"
 n srv sink -tcp 8001,8002,8003,8004,8005,8006,8007,8008 -udp 53,123,9001,9002,9003,9004,9005,9006,9007,9008 -icmp -ctl 127.0.0.1:9000 >/dev/null 2>&1 &
 SINK=$!
@@ -122,6 +126,16 @@ if wants portfwd; then
 	port_forward
 	ce_down ce1 mape1 >/dev/null 2>&1
 fi
+for part in ipv4flow fw4lock window; do
+	wants "$part" || continue
+	step "nat-$part"
+	case "$part" in
+	ipv4flow) ipv4_flow ;;
+	fw4lock) fw4_lock_race ;;
+	window) flush_window ;;
+	esac
+	ce_down ce1 mape1 >/dev/null 2>&1
+done
 if wants soak; then
 	step soak
 	rsnap ce1 /tmp/soak.pre1

@@ -69,6 +69,7 @@ topo_setup() {
 		done
 		echo "route add $CE1_PREFIX via fe80::2 dev toce1"
 		echo "route add $CE1B_PREFIX via fe80::2 dev toce1"
+		echo "route add $CE1C_PREFIX via fe80::2 dev toce1"
 		echo "route add $CE2_PREFIX via fe80::2 dev toce2"
 		echo "route add $CE3_PREFIX via fe80::2 dev toce3"
 	} | nsbatch isp

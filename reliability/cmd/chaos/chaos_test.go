@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -97,5 +100,27 @@ func TestUDPFlow(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"ports"`) {
 		t.Errorf("no ports key: %s", out.String())
+	}
+}
+
+// TestLock: chaos lock runs the command, reports its exit status and
+// releases the lock afterwards.
+func TestLock(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "fw4.lock")
+	var out, errb bytes.Buffer
+	if rc := run([]string{"lock", "-file", file, "--", "sh", "-c", "exit 3"}, &out, &errb); rc != 0 {
+		t.Fatalf("rc %d: %s", rc, errb.String())
+	}
+	var r LockReport
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Exit != 3 {
+		t.Fatalf("report %q, %v; want exit 3", out.String(), err)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatalf("lock still held after the command: %v", err)
 	}
 }

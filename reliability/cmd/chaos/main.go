@@ -6,6 +6,7 @@
 //	chaos time -- mapehelper up …                      run, report the duration
 //	chaos udpflow -to 203.0.113.10:9001 -lport 40000 -every 200ms -for 10s
 //	                                                   one long-lived UDP flow
+//	chaos lock -file /var/run/fw4.lock -- sh -c …      run under an exclusive flock
 //
 // Each prints one JSON line for the script to judge.
 package main
@@ -23,7 +24,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: chaos kill|time|udpflow [flags] [-- command …]")
+		fmt.Fprintln(stderr, "usage: chaos kill|time|udpflow|lock [flags] [-- command …]")
 		return 2
 	}
 	var (
@@ -37,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		rep, err = runTime(args[1:])
 	case "udpflow":
 		rep, err = runUDPFlow(args[1:], stderr)
+	case "lock":
+		rep, err = runLock(args[1:], stderr)
 	default:
 		fmt.Fprintf(stderr, "chaos: unknown subcommand %q\n", args[0])
 		return 2

@@ -22,6 +22,12 @@ type FlowReport struct {
 	Misses   int      `json:"misses"`        // unanswered datagrams
 	Tail     int      `json:"tail_answered"` // answered among the last quarter
 	TailN    int      `json:"tail_sent"`     // sent in the last quarter
+	// MaxGapMS is the longest run of unanswered datagrams (a run still
+	// open at the end included), in milliseconds: datagrams × -every.
+	MaxGapMS int64 `json:"max_gap_ms"`
+	// Addrs are the distinct source addresses the server saw, in order:
+	// after an IPv4 change the flow must move to the new one.
+	Addrs []string `json:"addrs"`
 }
 
 // runUDPFlow sends one datagram every -every from the fixed local port
@@ -47,7 +53,8 @@ func runUDPFlow(args []string, stderr io.Writer) (FlowReport, error) {
 	}
 	defer c.Close()
 	var rep FlowReport
-	seen := map[string]bool{}
+	seen, seenAddr := map[string]bool{}, map[string]bool{}
+	run := 0 // current run of misses
 	n := int(*dur / *every)
 	buf := make([]byte, 256)
 	for i := 0; i < n; i++ {
@@ -66,17 +73,26 @@ func runUDPFlow(args []string, stderr io.Writer) (FlowReport, error) {
 				if f := strings.Fields(string(buf[:m])); len(f) > 0 {
 					src = strings.TrimPrefix(f[0], "src=")
 				}
-				if _, port, err := net.SplitHostPort(src); err == nil && !seen[port] {
-					seen[port] = true
-					rep.Ports = append(rep.Ports, port)
+				if host, port, err := net.SplitHostPort(src); err == nil {
+					if !seen[port] {
+						seen[port] = true
+						rep.Ports = append(rep.Ports, port)
+					}
+					if !seenAddr[host] {
+						seenAddr[host] = true
+						rep.Addrs = append(rep.Addrs, host)
+					}
 				}
 			}
 		}
 		rep.Sent++
 		if ok {
 			rep.Answered++
+			run = 0
 		} else {
 			rep.Misses++
+			run++
+			rep.MaxGapMS = max(rep.MaxGapMS, int64(run)*every.Milliseconds())
 		}
 		if i >= n*3/4 {
 			rep.TailN++

@@ -5,6 +5,8 @@
 # over netlink, network namespaces). One "VMTEST PASS|FAIL unit PKG" line
 # per binary; the exit status is non-zero when any failed.
 rc=0
+# The tunnel guard's tc modules are in the initramfs: a missing one is a failure here.
+export MAPEHELPER_NEED_TC=1
 # Modules beyond the data plane's (vm-unit.sh); those already loaded fail
 # with "File exists", which is fine.
 while read -r m; do

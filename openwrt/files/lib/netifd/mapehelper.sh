@@ -21,8 +21,11 @@
 #                   uplink found, or the option is not an interface name
 #   MISSING_PREFIX  the tunnel link has no global IPv6 prefix or address yet
 #   FAILED          mapehelper failed without saying why
-# Only BUSY (another up/down of the same interface holds its lock) is worth
-# an automatic retry; every other error blocks restarts until the next ifup.
+# Only BUSY (another up/down of the same interface holds its lock, or fw4
+# holds /var/run/fw4.lock for 20 s) is worth an automatic retry; every
+# other error blocks restarts until the next ifup. A failed setup leaves
+# nothing of the interface: netifd always runs teardown before setup, so
+# there is no previous setup to fall back to.
 
 MAPEHELPER_BIN=mapehelper
 
@@ -156,8 +159,11 @@ mapehelper_setup() {
 	tunnel="$(jsonfilter -s "$result" -e '@.tunnel' 2>/dev/null)"
 	ipv4="$(jsonfilter -s "$result" -e '@.ipv4' 2>/dev/null)"
 	if [ "$rc" -ne 0 ] || [ -n "$code" ] || [ -z "$tunnel" ] || [ -z "$ipv4" ]; then
-		# up rolls back what it made; down makes sure, except when another
-		# up/down of this interface holds the lock (its work is not ours).
+		# netifd ran teardown before this setup, so there is no previous
+		# up to restore: up removed what it made, down makes sure, and the
+		# interface stays down until the cause is fixed. Not after BUSY:
+		# another up/down of this interface (its work is not ours) or
+		# fw4's lock held too long; netifd retries then.
 		[ "$code" = BUSY ] || "$MAPEHELPER_BIN" down --interface "$cfg" >/dev/null 2>&1
 		mapehelper_fail "$cfg" "$code" "$(jsonfilter -s "$result" -e '@.error' 2>/dev/null)"
 		return 1

@@ -39,11 +39,11 @@ var errorCodes = {
 	UNSUPPORTED_TYPE:  _('This MAP type is not supported; use MAP-E, MAP-T or LW4over6.'),
 	NO_TUNLINK:        _('The tunnel link interface is missing or has no IPv6 address yet.'),
 	NO_PERMISSION:     _('The mapehelper program lacks the permission to create the tunnel or the firewall rules.'),
-	NO_KERNEL_SUPPORT: _('The kernel lacks a module MAP-E needs (ip6_tunnel, nftables NAT or ct count); install kmod-ip6-tunnel, kmod-nft-nat and kmod-nft-connlimit.'),
-	FIREWALL_FAILED:   _('The firewall rules for the port sets could not be installed; the previous rules stay in force.'),
-	TUNNEL_FAILED:     _('The IPv4-in-IPv6 tunnel could not be created.'),
+	NO_KERNEL_SUPPORT: _('The kernel lacks a module MAP-E needs (ip6_tunnel, nftables NAT, ct count or tc); install kmod-ip6-tunnel, kmod-nft-nat, kmod-nft-connlimit and kmod-sched-core.'),
+	FIREWALL_FAILED:   _('The firewall rules for the port sets could not be installed; MAP-E stays down until the cause is fixed (the system log has the details).'),
+	TUNNEL_FAILED:     _('The IPv4-in-IPv6 tunnel could not be created; MAP-E stays down until the cause is fixed.'),
 	MISSING_PREFIX:    _('No delegated IPv6 prefix or global IPv6 address is known yet on the tunnel link.'),
-	BUSY:              _('Another start or stop of this interface was still running; try again in a moment.'),
+	BUSY:              _('Another start or stop of this interface, or a firewall reload, was still running; it is tried again in a moment.'),
 	FAILED:            _('Setting up MAP-E failed; the system log (logread) has the details.')
 };
 
