@@ -36,8 +36,8 @@ var callStatus = rpc.declare({
 var errorCodes = {
 	INVALID_MAP_RULE:  _('The MAP rule is invalid: check the rule options (IPv6 prefix, IPv4 prefix, EA-bits and PSID lengths).'),
 	NO_MATCHING_PD:    _('No MAP rule matches the IPv6 prefix of the tunnel link: the provider is not in the built-in tables, so enter the rule manually.'),
-	UNSUPPORTED_TYPE:  _('This MAP type is not supported; use MAP-E, MAP-T or LW4over6.'),
-	NO_TUNLINK:        _('The tunnel link interface is missing or has no IPv6 address yet.'),
+	UNSUPPORTED_TYPE:  _('This MAP type cannot be set up; use MAP-E (MAP-T and LW4over6 are only calculated).'),
+	NO_TUNLINK:        _('The tunnel link interface is missing, or its device does not exist; set the tunnel link (e.g. wan6).'),
 	NO_PERMISSION:     _('The mapehelper program lacks the permission to create the tunnel or the firewall rules.'),
 	NO_KERNEL_SUPPORT: _('The kernel lacks a module MAP-E needs (ip6_tunnel, nftables NAT, ct count or tc); install kmod-ip6-tunnel, kmod-nft-nat, kmod-nft-connlimit and kmod-sched-core.'),
 	FIREWALL_FAILED:   _('The firewall rules for the port sets could not be installed; MAP-E stays down until the cause is fixed (the system log has the details).'),
