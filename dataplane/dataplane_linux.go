@@ -21,6 +21,9 @@ import (
 // a network namespace and temporary directories.
 type Env struct {
 	Netlink *netlink.Handle // rtnetlink in the target namespace
+	// NetNS is the target namespace's file descriptor for the raw
+	// rtnetlink messages of the tunnel guard; 0 is the current namespace.
+	NetNS int
 	// Conntrack is a NETLINK_NETFILTER handle in the target namespace for
 	// deleting stale NAT entries after up; nil skips that step.
 	Conntrack *netlink.Handle
@@ -579,7 +582,7 @@ func (k *sysKernel) hasTable(iface string) (bool, error) {
 func (k *sysKernel) ensureTunnel(c tunnel.Config) error { return tunnel.Ensure(k.env.Netlink, c) }
 
 func (k *sysKernel) guardTunnel(name string, ipv4 netip.Addr) error {
-	return guard(k.env.Netlink, name, ipv4)
+	return guard(k.env.Netlink, k.env.NetNS, name, ipv4)
 }
 
 func (k *sysKernel) lockFirewall() (func(), error) { return k.env.Include.LockFW4() }

@@ -57,6 +57,7 @@ func testEnv(t *testing.T) (*Env, *nstest.NS) {
 	}
 	env := &Env{
 		Netlink:   h,
+		NetNS:     int(ns.Handle),
 		Conntrack: ct,
 		NFT:       func() (*nftables.Conn, error) { return firewall4.Open(nftables.WithNetNSFd(int(ns.Handle))) },
 		StateDir:  filepath.Join(dir, "run"),

@@ -18,7 +18,7 @@ import (
 func TestGuard(t *testing.T) {
 	env, _ := testEnv(t)
 	for i, ip := range []string{"14.8.52.86", "14.8.52.87"} {
-		err := guard(env.Netlink, "wan0", netip.MustParseAddr(ip))
+		err := guard(env.Netlink, env.NetNS, "wan0", netip.MustParseAddr(ip))
 		if err != nil && guardCode(err) == CodeNoKernelSupport && os.Getenv("MAPEHELPER_NEED_TC") != "1" {
 			if msg := guardHint(err).Error(); !strings.Contains(msg, "kmod-sched-core") {
 				t.Fatalf("error %q does not name kmod-sched-core", msg)
