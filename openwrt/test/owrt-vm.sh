@@ -75,6 +75,17 @@ done | sort -u | grep -v "^$prefix/" | while read -r lib; do
 	cp -L "$lib" "$over$lib"
 done
 
+# fw4 serialises itself with flock (BusyBox's on OpenWrt); neither the
+# guest's busybox-static nor the userland's BusyBox has that applet, so
+# util-linux's, with its libraries.
+command -v flock >/dev/null || { echo "owrt-vm: flock missing (apt-get install util-linux)" >&2; exit 1; }
+mkdir -p "$over/usr/bin"
+cp -L "$(command -v flock)" "$over/usr/bin/flock"
+ldd "$(command -v flock)" | awk '/=> \//{print $3} /^\t\//{print $1}' | while read -r lib; do
+	mkdir -p "$over$(dirname "$lib")"
+	cp -L "$lib" "$over$lib"
+done
+
 # OpenWrt's paths: /lib and /sbin hold what base-files, netifd, uci and
 # procd put there; the rest stays under /usr; /etc as firewall4 ships it.
 r="$prefix/rootfs"

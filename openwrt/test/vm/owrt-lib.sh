@@ -171,7 +171,7 @@ traffic() {
 	_n="$(setsize "$2")"
 	_d0="$(br_drops "$4")"
 	_t="$(n h1 probe tcp -to "$SERVER:$SPORT" -n "$_n" -ports "$2" -src "$3")"
-	_u="$(n h1 probe udp -to "$SERVER:9001" -n 20 -ports "$2" -src "$3")"
+	_u="$(n h1 probe udp -to "$SERVER:9001" -n 20 -timeout 5s -ports "$2" -src "$3")"
 	_i="$(n h1 probe icmp -to "$SERVER" -n 10 -id "$PINGID" -timeout 2s)"
 	_s="$(n srv probe seen -proto icmp -ports "$2" -src "$3")"
 	_drops=$(($(br_drops "$4") - _d0))

@@ -62,11 +62,32 @@ network_config "	option proto 'mape'
 daemon ubusd ubusd
 i=0
 until ubus list >/dev/null 2>&1 || [ "$i" -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+# rpcd's default config, plus a LuCI user whose only grant is our ACL
+# group (password "password").
+cat >/etc/config/rpcd <<-'EOF'
+	config rpcd
+		option socket /var/run/ubus/ubus.sock
+		option timeout 30
+
+	config login
+		option username 'luci'
+		option password '$1$salt$qJH7.N4xYta3aEG/dfqo/0'
+		list read 'luci-proto-mape'
+EOF
 daemon rpcd rpcd
 netifd_start || verdict "netifd starts" 0 "$(tail -n 5 /tmp/log/netifd.log)"
 
 if part netifd; then
+	# shellcheck source=openwrt/test/vm/owrt-netifd.sh
 	. /vmtest/owrt-netifd.sh
+fi
+if part fw4; then
+	# shellcheck source=openwrt/test/vm/owrt-fw4.sh
+	. /vmtest/owrt-fw4.sh
+fi
+if part rpcd; then
+	# shellcheck source=openwrt/test/vm/owrt-rpcd.sh
+	. /vmtest/owrt-rpcd.sh
 fi
 
 echo "VMTEST RESULT $PASSES passed, $FAILS failed"
