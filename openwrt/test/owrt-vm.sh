@@ -46,7 +46,7 @@ esac
 
 # Idempotent (a stamp names its inputs); the lock keeps two runs on one
 # machine from building into the same PREFIX at once.
-mkdir -p "$(dirname "$prefix")"
+mkdir -p "$(dirname "$prefix")" "$repo/build"
 flock "$prefix.lock" nice sh "$userland/build.sh" "$prefix" >"$repo/build/owrt-build.log" 2>&1 || {
 	tail -n 30 "$repo/build/owrt-build.log" >&2
 	echo "owrt-vm: FAIL: building the OpenWrt userland (log: build/owrt-build.log)" >&2
