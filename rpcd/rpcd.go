@@ -21,9 +21,13 @@ import (
 	"unicode"
 )
 
-// MaxInput is the largest call input accepted. A calc request is well
-// under 1 KiB; the limit keeps a hostile caller from making us buffer
-// without bound.
+// MaxInput bounds the call input: anything of MaxInput bytes or more is
+// refused. A calc request is well under 1 KiB; the limit keeps a hostile
+// caller from making us buffer without bound. It is also exactly what
+// rpcd hands an exec plugin of a longer request: rpcd writes the input
+// once into the plugin's stdin pipe (64 KiB on Linux) and closes it,
+// dropping the rest, so a request that fills 64 KiB was cut and would
+// otherwise fail as broken JSON ("unexpected EOF").
 const MaxInput = 64 << 10
 
 // maxString bounds any single string argument; rule strings from DHCPv6
@@ -154,17 +158,17 @@ type statusInput struct {
 	Session   string `json:"ubus_rpc_session"` // added by rpcd; ignored
 }
 
-// readInput reads at most MaxInput bytes; empty input stands for {}.
+// readInput reads less than MaxInput bytes; empty input stands for {}.
 func readInput(in io.Reader) ([]byte, *Error) {
 	if in == nil {
 		return []byte("{}"), nil
 	}
-	raw, err := io.ReadAll(io.LimitReader(in, MaxInput+1))
+	raw, err := io.ReadAll(io.LimitReader(in, MaxInput))
 	if err != nil {
 		return nil, errorf(CodeInvalidInput, "read input: %v", err)
 	}
-	if len(raw) > MaxInput {
-		return nil, errorf(CodeInputTooLarge, "input is larger than %d bytes", MaxInput)
+	if len(raw) >= MaxInput {
+		return nil, errorf(CodeInputTooLarge, "input is larger than %d bytes (rpcd passes at most 64 KiB to a plugin)", MaxInput-1)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return []byte("{}"), nil

@@ -111,6 +111,9 @@ func TestCallErrors(t *testing.T) {
 		{"newline in value", "calc", `{"prefix":"240b::/56","peeraddr":"a\nb"}`, CodeInvalidInput, "control"},
 		{"long value", "calc", `{"prefix":"` + strings.Repeat("a", 300) + `"}`, CodeInvalidInput, "limit is 256"},
 		{"too large", "calc", `{"prefix":"` + strings.Repeat("a", MaxInput) + `"}`, CodeInputTooLarge, "larger than"},
+		// What rpcd hands the plugin of a longer request: the first 64 KiB
+		// (its stdin pipe), then EOF.
+		{"cut by rpcd at 64 KiB", "calc", (`{"prefix":"` + strings.Repeat("a", MaxInput))[:MaxInput], CodeInputTooLarge, "at most 64 KiB"},
 		{"status unknown key", "status", `{"iface":"x"}`, CodeInvalidInput, "unknown field"},
 		{"status backend error", "status", `{"interface":"boom"}`, CodeFailed, "kaboom"},
 		{"status panic", "status", `{"interface":"panic"}`, CodeInternal, "unexpectedly"},
@@ -164,7 +167,7 @@ func FuzzRPCDCall(f *testing.F) {
 			t.Fatal(err)
 		}
 		v := decodeOne(t, out.Bytes())
-		if len(input) > MaxInput && v["code"] != CodeInputTooLarge {
+		if len(input) >= MaxInput && v["code"] != CodeInputTooLarge {
 			t.Fatalf("input of %d bytes not rejected: %v", len(input), v)
 		}
 		if code, ok := v["code"]; ok {

@@ -21,10 +21,11 @@ profile="$here/arch/$arch.sh"
 # Modules the data plane and the BR use; their dependencies are added by
 # modprobe. nft_connlimit is the data plane's per-port-set connection count
 # (firewall4); sch_ingress, cls_u32 and act_gact the tunnel's tc guard
-# (dataplane/guard_linux.go); veth is for the test topology.
+# (dataplane/guard_linux.go); veth is for the test topology. VMTEST_MODULES
+# adds more (other suites: e.g. what real fw4's default ruleset uses).
 MODULES="ip6_tunnel tunnel6 nf_tables nft_nat nft_chain_nat nft_numgen nft_ct
 nf_conntrack nf_nat veth nft_masq nft_objref nft_connlimit nft_limit nft_reject_inet
-nf_conntrack_netlink sch_ingress cls_u32 act_gact"
+nf_conntrack_netlink sch_ingress cls_u32 act_gact ${VMTEST_MODULES:-}"
 
 work="${VMTEST_WORK:-$repo/vmtest/work/$arch}"
 root="$work/root"

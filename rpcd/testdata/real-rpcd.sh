@@ -86,7 +86,7 @@ check "calc no rule" '"code":"NO_MATCHING_PD"' u call mape calc '{"prefix":"2001
 check "calc hostile" '"code":"INVALID_INPUT"' u call mape calc '{"prefix":"$(reboot)"}'
 check "calc unknown key" 'unknownfield' u call mape calc '{"prefix":"240b::/56","evil":"x"}'
 big=$(awk 'BEGIN { s = "{\"prefix\":\""; for (i = 0; i < 70000; i++) s = s "a"; print s "\"}" }')
-check "calc 70 kB input" '"code":"INVALID_INPUT' u call mape calc "$big"
+check "calc 70 kB input" '"code":"INPUT_TOO_LARGE' u call mape calc "$big"
 check "status" '"interfaces":[' u call mape status
 
 sid=$(u call session login '{"username":"luci","password":"secret"}' | sed -n 's/.*"ubus_rpc_session": "\([0-9a-f]*\)".*/\1/p')
