@@ -85,7 +85,11 @@
 	// formvalue is what the option's widget holds, as in LuCI.
 	// While LuCI renders the dialog, widgets not rendered yet have no value
 	// (formvalue null); section.rendering models that.
+	// After the dialog closed (section.closed) LuCI's formvalue throws: the
+	// map's DOM node is gone (dom.findClassInstance on undefined).
 	FakeOption.prototype.formvalue = function(sid) {
+		if (this.section.closed)
+			throw new TypeError("Cannot read properties of undefined (reading '_class')");
 		return this.section.rendering ? null : this.section.formvalue(sid, this.option);
 	};
 	// cfgvalue is the loaded value (option.load, else UCI), as in LuCI.

@@ -239,6 +239,20 @@ test('preview follows form changes (widget-change, debounced)', async () => {
 	assert.strictEqual(calls[0].params.prefix, '240b:12:3456:7900::/56');
 });
 
+// Seen on the real LuCI: a change timer firing after Save closed the
+// dialog read widgets that no longer exist (an uncaught TypeError).
+test('a change pending when the dialog closes computes nothing and throws nothing', async () => {
+	const { luci } = setup();
+	const { section, node } = await renderPreview(luci, 'mape', 'wan_mape');
+	const before = luci.rec.rpc.length;
+	document.dispatchEvent(new Event('widget-change'));
+	node.isConnected = false;
+	section.closed = true;
+	await new Promise((r) => setTimeout(r, 400));
+	assert.strictEqual(luci.rec.rpc.length, before, 'no calc after the dialog closed');
+	assert.ok(text(node).includes('14.8.52.86'), text(node));
+});
+
 const statusFixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'status.json'), 'utf8'));
 
 test('status: ports in use per set, tunnel, rules and bad port forwards', async () => {
