@@ -83,7 +83,20 @@
 		this.tab = null;
 	}
 	// formvalue is what the option's widget holds, as in LuCI.
-	FakeOption.prototype.formvalue = function(sid) { return this.section.formvalue(sid, this.option); };
+	// While LuCI renders the dialog, widgets not rendered yet have no value
+	// (formvalue null); section.rendering models that.
+	// After the dialog closed (section.closed) LuCI's formvalue throws: the
+	// map's DOM node is gone (dom.findClassInstance on undefined).
+	FakeOption.prototype.formvalue = function(sid) {
+		if (this.section.closed)
+			throw new TypeError("Cannot read properties of undefined (reading '_class')");
+		return this.section.rendering ? null : this.section.formvalue(sid, this.option);
+	};
+	// cfgvalue is the loaded value (option.load, else UCI), as in LuCI.
+	FakeOption.prototype.cfgvalue = function(sid) {
+		var v = this.load ? this.load(sid) : this.section.luci.modules.uci.get('network', sid, this.option);
+		return v == null ? null : v;
+	};
 	FakeOption.prototype.value = function(key, label) { this.choices.push([ key, label == null ? key : label ]); };
 	FakeOption.prototype.depends = function(field, value) {
 		var d = {};

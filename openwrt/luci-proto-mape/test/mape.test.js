@@ -44,15 +44,13 @@ function text(node) {
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
-test('registers mape and the stock map protocol', () => {
+test('registers mape only: map stays with the stock page', () => {
 	const { luci, ret } = setup();
 	assert.strictEqual(ret, luci.rec.protocols.mape);
-	assert.deepStrictEqual(Object.keys(luci.rec.protocols).sort(), [ 'map', 'mape' ]);
-	const mape = luci.rec.protocols.mape, map = luci.rec.protocols.map;
+	assert.deepStrictEqual(Object.keys(luci.rec.protocols).sort(), [ 'mape' ]);
+	const mape = luci.rec.protocols.mape;
 	assert.strictEqual(mape.getI18n(), 'MAP-E (mapehelper)');
-	assert.match(map.getI18n(), /MAP \/ LW4over6 \(mapehelper/);
 	assert.strictEqual(mape.typeOption, 'type');
-	assert.strictEqual(map.typeOption, 'maptype');
 	assert.strictEqual(mape.getOpkgPackage(), 'mapehelper');
 	assert.strictEqual(mape.isVirtual(), true);
 	assert.strictEqual(mape.isFloating(), true);
@@ -134,9 +132,6 @@ test('form fields, tabs, datatypes and depends', () => {
 	for (const n of [ '_prefix', '_preview', '_status' ])
 		assert.strictEqual(o(n).modalonly, true, n + ' only in the edit dialog');
 
-	// The stock map protocol stores the type as maptype.
-	const map = H.buildForm(luci, 'map', 'wan_map').section;
-	assert.ok(map.getOption('maptype') && !map.getOption('type'));
 });
 
 test('rule mode is derived from the saved options and never saved itself', () => {
@@ -171,6 +166,22 @@ test('preview: calc gets the tunnel link prefix in automatic mode', async () => 
 		assert.ok(t.includes(s), `preview lacks ${s}: ${t}`);
 });
 
+// The real dialog renders the preview before the tunnel link's widget
+// exists (formvalue null): the first preview still uses the saved tunlink
+// (found by the real-LuCI tier, make luci-real).
+test('preview: the first computation, while widgets render, uses the saved tunlink', async () => {
+	const { luci } = setup();
+	const { section } = H.buildForm(luci, 'mape', 'wan_mape');
+	section.rendering = true;
+	const node = section.getOption('_preview').renderWidget('wan_mape');
+	for (let i = 0; i < 5; i++)
+		await flush();
+	section.rendering = false;
+	const calls = luci.rec.rpc.filter((c) => c.method == 'mape.calc');
+	assert.deepStrictEqual(calls.map((c) => c.params), [ { prefix: '240b:12:3456:7800::/56' } ]);
+	assert.ok(text(node).includes('14.8.52.86'), text(node));
+});
+
 test('preview: typed prefix, address-only link, manual options', async () => {
 	let { luci } = setup();
 	await renderPreview(luci, 'mape', 'wan_mape', { _prefix: '240b:12:3456:7800::1' });
@@ -194,11 +205,6 @@ test('preview: typed prefix, address-only link, manual options', async () => {
 	({ luci } = setup());
 	await renderPreview(luci, 'mape', 'wan_mape', { _mode: 'auto', ealen: '24', legacymap: '0' });
 	assert.deepStrictEqual(luci.rec.rpc.at(-1).params, { prefix: '240b:12:3456:7800::/56', legacymap: false });
-
-	// The stock map protocol sends its maptype as type.
-	({ luci } = setup());
-	await renderPreview(luci, 'map', 'wan_mape', { _mode: 'manual', maptype: 'lw4o6' });
-	assert.strictEqual(luci.rec.rpc.at(-1).params.type, 'lw4o6');
 });
 
 test('preview: errors become sentences', async () => {
@@ -231,6 +237,20 @@ test('preview follows form changes (widget-change, debounced)', async () => {
 	const calls = luci.rec.rpc.slice(before);
 	assert.strictEqual(calls.length, 1, 'two quick changes, one calc');
 	assert.strictEqual(calls[0].params.prefix, '240b:12:3456:7900::/56');
+});
+
+// Seen on the real LuCI: a change timer firing after Save closed the
+// dialog read widgets that no longer exist (an uncaught TypeError).
+test('a change pending when the dialog closes computes nothing and throws nothing', async () => {
+	const { luci } = setup();
+	const { section, node } = await renderPreview(luci, 'mape', 'wan_mape');
+	const before = luci.rec.rpc.length;
+	document.dispatchEvent(new Event('widget-change'));
+	node.isConnected = false;
+	section.closed = true;
+	await new Promise((r) => setTimeout(r, 400));
+	assert.strictEqual(luci.rec.rpc.length, before, 'no calc after the dialog closed');
+	assert.ok(text(node).includes('14.8.52.86'), text(node));
 });
 
 const statusFixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'status.json'), 'utf8'));

@@ -5,9 +5,14 @@
 'require uci';
 'require tools.widgets as widgets';
 
-// LuCI page for the 'mape' protocol of mapehelper (and, for configurations
-// written for the stock package, the 'map' protocol). The backend is the
-// rpcd plugin 'mape' (methods 'calc' and 'status', read-only ACL).
+// LuCI page for the 'mape' protocol of mapehelper. The backend is the rpcd
+// plugin 'mape' (methods 'calc' and 'status', read-only ACL).
+//
+// Protocol 'map' is left to luci-proto-ipv6's stock map.js: both files are
+// loaded in parallel and the last registerProtocol() of a name wins, so
+// registering 'map' here too would make the page depend on response order.
+// The stock form writes the options our 'map' handler reads (maptype,
+// peeraddr, ...), so those configurations keep a working page.
 
 // The calc arguments, in the order of the generated function's positional
 // parameters; undefined ones are not sent.
@@ -62,12 +67,16 @@ var intOptions = [ 'ip4prefixlen', 'ip6prefixlen', 'ealen', 'psidlen', 'psid', '
 // formValue reads the current widget value of option name in section.
 // Going through the section's own children matters: in the edit dialog
 // LuCI copies the options into a new map, and only those copies find the
-// dialog's widgets.
+// dialog's widgets. While the dialog renders, a widget may not exist yet
+// (formvalue is null): the loaded value is what it will show.
 function formValue(section, section_id, name) {
 	var kids = section.children || [];
-	for (var i = 0; i < kids.length; i++)
-		if (kids[i].option == name)
-			return kids[i].formvalue(section_id);
+	for (var i = 0; i < kids.length; i++) {
+		if (kids[i].option != name)
+			continue;
+		var v = kids[i].formvalue(section_id);
+		return (v != null) ? v : kids[i].cfgvalue(section_id);
+	}
 	return null;
 }
 
@@ -233,8 +242,8 @@ function tunnelName(sid) {
 }
 
 var proto = {
-	// The UCI option holding the MAP type: 'type' for mape, 'maptype' in
-	// configurations written for the stock map protocol.
+	// The UCI option holding the MAP type ('maptype' is the stock map
+	// page's, which the handler also reads).
 	typeOption: 'type',
 
 	getI18n: function() {
@@ -243,6 +252,33 @@ var proto = {
 
 	getIfname: function() {
 		return this._ubus('l3_device') || tunnelName(this.sid);
+	},
+
+	// LuCI's default device of a virtual protocol is '<proto>-<sid>'
+	// (mape-wanmap), a device that never exists: ours is tunnelName's. The
+	// interface list shows it, with MAC and counters once it exists.
+	getDevice: function() {
+		return network.instantiateDevice(this.getIfname(), this, {
+			getType: function() { return 'tunnel'; }
+		});
+	},
+
+	// LuCI keeps the first sentence registered for a code, and the stock
+	// map.js registers three of ours (shorter ones) in a load-order race:
+	// our interfaces always show our sentences.
+	getErrors: function() {
+		var errors = this._ubus('errors'),
+		    rv = null;
+
+		if (!Array.isArray(errors))
+			return null;
+		for (var i = 0; i < errors.length; i++) {
+			if (!L.isObject(errors[i]) || typeof(errors[i].code) != 'string')
+				continue;
+			rv = rv || [];
+			rv.push(errorCodes[errors[i].code] || _('Unknown error (%s)').format(errors[i].code));
+		}
+		return rv;
 	},
 
 	getOpkgPackage: function() {
@@ -353,11 +389,17 @@ var proto = {
 			    section = this.section,
 			    timer = null;
 
+			var seen = false;
 			var update = function() {
-				var typed = formValue(section, section_id, '_prefix');
-				var prefixP = typed ? Promise.resolve(typed) : linkPrefix(formValue(section, section_id, 'tunlink'));
+				// A change timer may fire after the dialog was closed or
+				// re-rendered (Save): its widgets are gone, nothing to update.
+				if (seen && !node.isConnected)
+					return Promise.resolve(null);
 
-				return prefixP.then(function(prefix) {
+				return Promise.resolve().then(function() {
+					var typed = formValue(section, section_id, '_prefix');
+					return typed ? typed : linkPrefix(formValue(section, section_id, 'tunlink'));
+				}).then(function(prefix) {
 					if (!prefix)
 						return { code: 'MISSING_PREFIX', error: _('enter a prefix to preview') };
 					return calc(calcParams(section, section_id, prefix, typeOption));
@@ -373,7 +415,6 @@ var proto = {
 
 			// Any widget change in the form recomputes the preview, debounced.
 			// The listener leaves once the dialog is closed.
-			var seen = false;
 			var onChange = function() {
 				if (node.isConnected)
 					seen = true;
@@ -434,14 +475,5 @@ var proto = {
 		o.nocreate = true;
 	}
 };
-
-// Configurations written for the stock package keep proto 'map'; the
-// same page serves them, labelled so users see what handles them.
-network.registerProtocol('map', Object.assign({}, proto, {
-	typeOption: 'maptype',
-	getI18n: function() {
-		return _('MAP / LW4over6 (mapehelper, all port sets)');
-	}
-}));
 
 return network.registerProtocol('mape', proto);
