@@ -22,14 +22,12 @@ func runLinkPrefix(e *env, args []string) error {
 		fmt.Fprintf(fs.Output(), "Usage: mapehelper linkprefix [--used PREFIX] < netifd-interface-status.json\n\nPrints the prefix of the tunnel link the MAP rule is computed from.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return errHelpShown
-		}
-		return usageError{msg: err.Error()}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() != 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+	if len(pos) != 0 {
+		return usagef("unexpected argument %q", pos[0])
 	}
 	const maxStatus = 1 << 20
 	b, err := io.ReadAll(io.LimitReader(e.stdin, maxStatus+1))

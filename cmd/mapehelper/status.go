@@ -20,14 +20,12 @@ func runStatus(e *env, args []string) error {
 		fmt.Fprintf(fs.Output(), "Usage: mapehelper status [--json] [--interface NAME]\n\nShows every MAP interface: rule, addresses, port sets, ports in use per set,\ntunnel and nftables rules present, port forwards that can never work.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return errHelpShown
-		}
-		return usageError{msg: err.Error()}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() != 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+	if len(pos) != 0 {
+		return usagef("unexpected argument %q", pos[0])
 	}
 	rep, err := collectStatus(*stateDir, *firewall, *iface)
 	if err != nil {
