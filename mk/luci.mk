@@ -11,11 +11,13 @@
 #
 # The prefix must lie outside /var, /etc and /usr: env.sh stacks
 # PREFIX/rootfs/var over /var, and overlayfs refuses a lower layer inside
-# the directory it covers ("Too many levels of symbolic links").
+# the directory it covers ("Too many levels of symbolic links"). It is the
+# real-OpenWrt tier's build (OWRT_PREFIX, mk/openwrt-real.mk): one build
+# for both.
 
 OWRT_USERLAND     ?= $(CURDIR)/../shared/openwrt-userland
 OWRT_LUCI_ARCHIVE ?= $(CURDIR)/../shared/openwrt-luci/luci-client-a9e0885.tar.gz
-LUCI_OWRT_PREFIX  ?= /tmp/mapehelper-owrt
+LUCI_OWRT_PREFIX  ?= $(OWRT_PREFIX)
 LUCI_NPM          ?= /var/tmp/mapehelper-luci-npm
 PUPPETEER_VERSION := 24.37.5
 LUCI_REAL_RUN      = sh openwrt/luci-proto-mape/test/real/run.sh "$(OWRT_USERLAND)" "$(LUCI_OWRT_PREFIX)" \

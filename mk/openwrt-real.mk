@@ -6,7 +6,10 @@
 #   make openwrt-real                 lint + the VM run (in TEST_TARGETS)
 #   make openwrt-real OWRT_PARTS=netifd   one part (netifd, fw4, rpcd)
 OWRT_USERLAND ?= $(CURDIR)/../shared/openwrt-userland
-OWRT_PREFIX   ?= /var/tmp/owrt
+# One build serves this tier and luci-real (mk/luci.mk): outside /tmp and
+# /run, which the VM guest mounts over, and outside /var, /etc and /usr,
+# which env.sh stacks PREFIX/rootfs over.
+OWRT_PREFIX   ?= /opt/mapehelper-owrt
 OWRT_PARTS    ?= netifd,fw4,rpcd
 
 .PHONY: openwrt-real openwrt-real-lint

@@ -15,7 +15,7 @@
 #
 # usage: openwrt/test/owrt-vm.sh [-t SECONDS] [vmtest.parts=netifd,fw4,rpcd] [vmtest.KEY=VALUE…]
 # OWRT_USERLAND  the openwrt-userland folder (default ../shared/openwrt-userland beside the clone)
-# OWRT_PREFIX    where build.sh installs (default /var/tmp/owrt; not under
+# OWRT_PREFIX    where build.sh installs (default /opt/mapehelper-owrt; not under
 #                /tmp or /run, which the guest mounts over)
 # Under CI=true a missing userland folder is a failure, never a skip.
 set -eu
@@ -27,7 +27,7 @@ if [ "${1:-}" = -t ]; then
 	shift 2
 fi
 userland="${OWRT_USERLAND:-$repo/../shared/openwrt-userland}"
-prefix="${OWRT_PREFIX:-/var/tmp/owrt}"
+prefix="${OWRT_PREFIX:-/opt/mapehelper-owrt}"
 
 if [ ! -f "$userland/build.sh" ]; then
 	if [ "${CI:-}" = true ]; then
@@ -39,7 +39,7 @@ if [ ! -f "$userland/build.sh" ]; then
 fi
 case "$prefix" in
 /tmp | /tmp/* | /run | /run/* | /proc/* | /sys/* | /dev/*)
-	echo "owrt-vm: OWRT_PREFIX=$prefix: the guest mounts over that path; use e.g. /var/tmp/owrt" >&2
+	echo "owrt-vm: OWRT_PREFIX=$prefix: the guest mounts over that path; use e.g. /opt/mapehelper-owrt" >&2
 	exit 2
 	;;
 esac
