@@ -16,15 +16,10 @@ import (
 // runCalc implements `mapehelper calc [flags] PREFIX-OR-ADDRESS`.
 func runCalc(e *env, args []string) error {
 	var o options.Interface
-	fs := flag.NewFlagSet("calc", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := e.newFlagSet("calc", "Usage: mapehelper calc [flags] PREFIX-OR-ADDRESS\n\nComputes the MAP rule, CE IPv6 address, shared IPv4, PSID and port sets.\nWithout rule options the rule comes from the built-in ISP tables.")
 	o.RegisterFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON (keys: isp br ce ipv4 ip4prefix ip6prefix ealen psidlen psid offset legacy port_sets ports)")
 	rulesFile := fs.String("rules", "", "rule table CSV replacing the built-in ISP tables")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mapehelper calc [flags] PREFIX-OR-ADDRESS\n\nComputes the MAP rule, CE IPv6 address, shared IPv4, PSID and port sets.\nWithout rule options the rule comes from the built-in ISP tables.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -125,4 +120,30 @@ func printResult(w io.Writer, r *mapcalc.Result) {
 		}
 		fmt.Fprintf(w, "%-10s %s\n", label, strings.Join(parts, " "))
 	}
+}
+
+// newFlagSet is a subcommand's flag set: parse errors and help go to
+// stderr, and help prints usage (the command line and what it does) above
+// the flags.
+func (e *env) newFlagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseNoArgs parses the flags of a command that takes no positional
+// argument.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	return nil
 }

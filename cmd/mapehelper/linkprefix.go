@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
@@ -15,19 +14,10 @@ import (
 // string and knows nothing of address lists, masks or lifetimes. Exit 1
 // and nothing on stdout when the link has no global prefix yet.
 func runLinkPrefix(e *env, args []string) error {
-	fs := flag.NewFlagSet("linkprefix", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := e.newFlagSet("linkprefix", "Usage: mapehelper linkprefix [--used PREFIX] < netifd-interface-status.json\n\nPrints the prefix of the tunnel link the MAP rule is computed from.")
 	used := fs.String("used", "", "the prefix the running setup was built from; printed unchanged while it is still on the link")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mapehelper linkprefix [--used PREFIX] < netifd-interface-status.json\n\nPrints the prefix of the tunnel link the MAP rule is computed from.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usagef("unexpected argument %q", pos[0])
 	}
 	const maxStatus = 1 << 20
 	b, err := io.ReadAll(io.LimitReader(e.stdin, maxStatus+1))

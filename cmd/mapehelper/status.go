@@ -2,30 +2,19 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
-	"fmt"
 
 	"github.com/mapehelper/mapehelper/status"
 )
 
 // runStatus implements `mapehelper status [--json]`.
 func runStatus(e *env, args []string) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := e.newFlagSet("status", "Usage: mapehelper status [--json] [--interface NAME]\n\nShows every MAP interface: rule, addresses, port sets, ports in use per set,\ntunnel and nftables rules present, port forwards that can never work.")
 	asJSON := fs.Bool("json", false, "print JSON (the same document as `ubus call mape status`)")
 	iface := fs.String("interface", "", "show only this interface")
 	stateDir := fs.String("state-dir", status.DefaultStateDir, "directory of the state files `mapehelper up` writes")
 	firewall := fs.String("firewall", status.DefaultFirewallConfig, "UCI firewall file whose port forwards (redirects) are checked")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mapehelper status [--json] [--interface NAME]\n\nShows every MAP interface: rule, addresses, port sets, ports in use per set,\ntunnel and nftables rules present, port forwards that can never work.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usagef("unexpected argument %q", pos[0])
 	}
 	rep, err := collectStatus(*stateDir, *firewall, *iface)
 	if err != nil {

@@ -33,8 +33,7 @@ type upInput struct {
 // runUp implements `mapehelper up`.
 func runUp(e *env, args []string) error {
 	var in upInput
-	fs := flag.NewFlagSet("up", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := e.newFlagSet("up", "Usage: mapehelper up --interface NAME --link DEVICE [--prefix PREFIX] [option flags]\n\nCreates the tunnel map-NAME and the nftables rules that SNAT over every port set.")
 	in.RegisterFlags(fs)
 	fs.StringVar(&in.Iface, "interface", "", "logical interface name (UCI section); the tunnel is map-NAME")
 	fs.StringVar(&in.Link, "link", "", "Linux device that carries IPv6 to the BR, e.g. eth1")
@@ -45,10 +44,6 @@ func runUp(e *env, args []string) error {
 	config := fs.String("config", "", "UCI network file to read the interface's options from")
 	rulesFile := fs.String("rules", "", "rule table CSV replacing the built-in ISP tables")
 	dirs := registerDirs(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mapehelper up --interface NAME --link DEVICE [--prefix PREFIX] [option flags]\n\nCreates the tunnel map-NAME and the nftables rules that SNAT over every port set.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -243,21 +238,12 @@ func (e *env) warner(cmd string) func(string) {
 
 // runDown implements `mapehelper down --interface NAME`.
 func runDown(e *env, args []string) error {
-	fs := flag.NewFlagSet("down", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := e.newFlagSet("down", "Usage: mapehelper down --interface NAME\n\nRemoves the tunnel, CE address, nftables table and fw4 include that up made.")
 	iface := fs.String("interface", "", "logical interface name given to up")
 	fs.Bool("netifd", false, "run under the netifd handler (accepted for symmetry with up)")
 	dirs := registerDirs(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mapehelper down --interface NAME\n\nRemoves the tunnel, CE address, nftables table and fw4 include that up made.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usagef("unexpected argument %q", pos[0])
 	}
 	if *iface == "" {
 		return usagef("--interface is required")
