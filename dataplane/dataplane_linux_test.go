@@ -125,12 +125,7 @@ func TestUpDown(t *testing.T) {
 		if rerr != nil || s.State != "error" || s.ErrorCode != CodeNoKernelSupport {
 			t.Fatalf("state after failure = %+v, %v", s, rerr)
 		}
-		if err := Down(ctx, env, "wan_mape"); err != nil {
-			t.Fatal(err)
-		}
-		if after := snapshot(t, env, ns); after != before {
-			t.Fatalf("down after a failed up:\n%s", after)
-		}
+		downTo(t, env, ns, "wan_mape", before)
 		t.Logf("kernel lacks ip6_tunnel: checked rollback only (%v)", err)
 		return
 	}
@@ -157,12 +152,7 @@ func TestUpDown(t *testing.T) {
 		strings.Contains(now, "6016-6031") || !strings.Contains(now, "snat to 14.8.52.87:6032-6047") {
 		t.Fatalf("prefix change did not move everything:\n%s", now)
 	}
-	if err := Down(ctx, env, "wan_mape"); err != nil {
-		t.Fatal(err)
-	}
-	if after := snapshot(t, env, ns); after != before {
-		t.Fatalf("down left something:\n--- before\n%s\n--- after\n%s", before, after)
-	}
+	downTo(t, env, ns, "wan_mape", before)
 }
 
 func TestUpMissingLink(t *testing.T) {
@@ -176,12 +166,7 @@ func TestUpMissingLink(t *testing.T) {
 	if Code(err) != CodeNoTunlink {
 		t.Fatalf("err = %v (code %q), want NO_TUNLINK", err, Code(err))
 	}
-	if err := Down(context.Background(), env, "wan_mape"); err != nil {
-		t.Fatal(err)
-	}
-	if after := snapshot(t, env, ns); after != before {
-		t.Fatalf("left behind:\n%s", after)
-	}
+	downTo(t, env, ns, "wan_mape", before)
 }
 
 // TestUpBusy: a second up waits for the lock and gives up with BUSY when
@@ -357,12 +342,7 @@ func TestDownVersion0(t *testing.T) {
 	before := snapshot(t, env, ns)
 	oldObjects(t, env, ns, seedPlan(t, "240b:12:3457:7900::/56"), statetest.V0SettingUp,
 		seedPlan(t, "240b:12:3456:7800::/56").ce().String())
-	if err := Down(context.Background(), env, "wan_mape"); err != nil {
-		t.Fatal(err)
-	}
-	if now := snapshot(t, env, ns); now != before {
-		t.Fatalf("down of a version 0 record left:\n--- before\n%s\n--- after\n%s", before, now)
-	}
+	downTo(t, env, ns, "wan_mape", before)
 }
 
 // TestUpOverVersion0: an up after an upgrade, over a previous version's up
@@ -387,12 +367,7 @@ func TestUpOverVersion0(t *testing.T) {
 	case strings.Contains(now, old.ce().String()) || strings.Contains(now, "14.8.52.86/32"):
 		t.Fatalf("up over a version 0 record left its objects:\n%s", now)
 	}
-	if err := Down(ctx, env, "wan_mape"); err != nil {
-		t.Fatal(err)
-	}
-	if now := snapshot(t, env, ns); now != before {
-		t.Fatalf("down left:\n%s", now)
-	}
+	downTo(t, env, ns, "wan_mape", before)
 }
 
 // TestDamagedStateKernel: on a real kernel, down with a truncated,
@@ -459,12 +434,7 @@ func TestDamagedStateKernel(t *testing.T) {
 			if now := snapshot(t, env, ns); strings.Contains(now, p.ce().String()) {
 				t.Fatalf("the previous CE address stayed:\n%s", now)
 			}
-			if err := Down(ctx, env, "wan_mape"); err != nil {
-				t.Fatal(err)
-			}
-			if now := snapshot(t, env, ns); now != before {
-				t.Fatalf("down left:\n%s", now)
-			}
+			downTo(t, env, ns, "wan_mape", before)
 		})
 	}
 }
@@ -513,17 +483,20 @@ func TestTunnelNamesKernel(t *testing.T) {
 			t.Errorf("lacks %q:\n%s", want, links)
 		}
 	}
-	if err := Down(ctx, env, "wan_mape_ocn2"); err != nil {
-		t.Fatal(err)
+	downTo(t, env, ns, "wan_mape_ocn2", only1)
+	downTo(t, env, ns, "wan_mape_ocn1", before)
+}
+
+// downTo runs down of iface and fails the test unless the kernel and the
+// state directory are back to want, a snapshot taken before (the
+// contract every failed or undone up must keep).
+func downTo(t *testing.T, env *Env, ns *nstest.NS, iface, want string) {
+	t.Helper()
+	if err := Down(context.Background(), env, iface); err != nil {
+		t.Fatalf("down %s: %v", iface, err)
 	}
-	if now := snapshot(t, env, ns); now != only1 {
-		t.Fatalf("down of ocn2 touched ocn1:\n%s", lineDiff(only1, now))
-	}
-	if err := Down(ctx, env, "wan_mape_ocn1"); err != nil {
-		t.Fatal(err)
-	}
-	if now := snapshot(t, env, ns); now != before {
-		t.Fatalf("down left:\n%s", now)
+	if now := snapshot(t, env, ns); now != want {
+		t.Fatalf("down %s did not return the state before:\n%s", iface, lineDiff(want, now))
 	}
 }
 

@@ -55,12 +55,7 @@ func TestUpFailureRestoresKernel(t *testing.T) {
 		t.Fatalf("failed restore left objects:\n--- want\n%s\n--- now\n%s", want, now)
 	}
 	env.kernel = nil
-	if err := Down(ctx, env, "wan_mape"); err != nil {
-		t.Fatal(err)
-	}
-	if now := snapshot(t, env, ns); now != before {
-		t.Fatalf("down left:\n%s", now)
-	}
+	downTo(t, env, ns, "wan_mape", before)
 }
 
 // failing is a real kernel whose changing steps fail on demand.
