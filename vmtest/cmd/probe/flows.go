@@ -160,35 +160,47 @@ func runTCP(to string, n, par int, timeout time.Duration, exp expect) Report {
 }
 
 // runChurn measures port reuse under high occupancy: it opens n
-// connections, resets a random `churn` of them, waits settle (the CE's
-// conntrack must forget them; the scenario shortens its close timeout),
-// then opens `churn` new ones while the rest stay open. The report counts
-// the second wave; First is how many of the first wave succeeded. A rule
-// shape that picks a port set without looking at its free ports fails
-// new flows here although the freed ports are spread over all sets.
-func runChurn(to string, n, churn, par int, timeout, settle time.Duration, exp expect) Report {
+// connections, then for each of `rounds` rounds resets a random `churn` of
+// the open ones, waits settle (the CE's conntrack must forget them; the
+// scenario shortens its close timeout) and opens `churn` new ones, which
+// join the held pool. The report counts every later wave (Rounds has each
+// round's successes); First is how many of the first wave succeeded. A
+// rule shape that picks a port set without looking at its free ports
+// fails new flows here although the freed ports are spread over all sets,
+// and one whose view of the sets drifts fails more in each round.
+func runChurn(to string, n, churn, rounds, par int, timeout, settle time.Duration, exp expect) Report {
 	conns, first := openTCP(to, n, par, timeout)
-	var open []int
-	for i, c := range conns {
-		if c != nil {
-			open = append(open, i)
+	var all []flowResult
+	var perRound []int
+	for range max(rounds, 1) {
+		var open []int
+		for i, c := range conns {
+			if c != nil {
+				open = append(open, i)
+			}
 		}
+		rand.Shuffle(len(open), func(i, j int) { open[i], open[j] = open[j], open[i] })
+		k := min(churn, len(open))
+		for _, i := range open[:k] {
+			resetTCP(conns[i])
+			conns[i] = nil
+		}
+		time.Sleep(settle)
+		again, res := openTCP(to, k, par, timeout)
+		conns = append(conns, again...)
+		all = append(all, res...)
+		perRound = append(perRound, summarize(res, exp).OK)
 	}
-	rand.Shuffle(len(open), func(i, j int) { open[i], open[j] = open[j], open[i] })
-	churn = min(churn, len(open))
-	for _, i := range open[:churn] {
-		resetTCP(conns[i])
-		conns[i] = nil
-	}
-	time.Sleep(settle)
-	again, res := openTCP(to, churn, par, timeout)
-	for _, c := range append(conns, again...) {
+	for _, c := range conns {
 		if c != nil {
 			resetTCP(c)
 		}
 	}
-	r := summarize(res, exp)
+	r := summarize(all, exp)
 	r.First = summarize(first, exp).OK
+	if rounds > 1 {
+		r.Rounds = perRound
+	}
 	return r
 }
 

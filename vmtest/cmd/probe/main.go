@@ -41,8 +41,10 @@ type Report struct {
 	// us and we got from the server: the CE's clamping, both directions.
 	ServerMSS int `json:"mss_server,omitempty"`
 	ClientMSS int `json:"mss_client,omitempty"`
-	// First is the first wave's successes (churn only).
-	First int `json:"first,omitempty"`
+	// First is the first wave's successes and Rounds each later round's
+	// (churn only; Rounds with -rounds > 1).
+	First  int   `json:"first,omitempty"`
+	Rounds []int `json:"rounds,omitempty"`
 	// Servers is the number of server addresses and Slow the connections
 	// that needed a SYN retransmission (short only).
 	Servers int    `json:"servers,omitempty"`
@@ -101,6 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	size := fs.Int("size", 0, "UDP datagram size in bytes (udp; the answer has the same size)")
 	churn := fs.Int("churn", 0, "connections to reset and reopen after the first wave (churn)")
 	settle := fs.Duration("settle", 2*time.Second, "wait between reset and reopen (churn)")
+	rounds := fs.Int("rounds", 1, "churn rounds on the same held pool (churn)")
 	servers := fs.Int("servers", 1, "number of consecutive server addresses from -to's host (short)")
 	rst := fs.Bool("rst", false, "end connections with a RST instead of a FIN (short)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -127,7 +130,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "tcp":
 		r = runTCP(*to, *n, *par, *timeout, exp)
 	case "churn":
-		r = runChurn(*to, *n, *churn, *par, *timeout, *settle, exp)
+		r = runChurn(*to, *n, *churn, *rounds, *par, *timeout, *settle, exp)
 	case "udp":
 		r = runUDP(*to, *n, *par, *lport, *size, *timeout, exp)
 	case "icmp":
