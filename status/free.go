@@ -123,15 +123,16 @@ type LANHosts struct {
 }
 
 // CountHosts tallies, per original source address, the external ports
-// of ipv4 its SNATed flows hold (the reply goes to ipv4, the original
-// packet came from another address), busiest first, at most top listed.
-// This is what tells a user which device eats the port sets.
+// of ipv4 its outbound flows hold (the reply goes to ipv4:port), busiest
+// first, at most top listed. This is what tells a user which device eats
+// the port sets. The router's own flows are listed under ipv4 itself:
+// they take ports from the same sets.
 func CountHosts(flows []Flow, ipv4 netip.Addr, top int) LANHosts {
 	seen := make(map[uint64]bool) // host<<32 | proto<<16 | port
 	byHost := make(map[uint32]*HostPorts)
 	for _, f := range flows {
 		src := f.OrigSrc.Unmap()
-		if f.ReplyDst.Unmap() != ipv4 || !src.Is4() || src == ipv4 {
+		if f.ReplyDst.Unmap() != ipv4 || !src.Is4() {
 			continue
 		}
 		if f.Proto != ProtoTCP && f.Proto != ProtoUDP {

@@ -226,7 +226,7 @@ func TestWriteText(t *testing.T) {
 		Pressure:  somePressure,
 	}
 	c.Flows = fakeFlows{flows: append(c.Flows.(fakeFlows).flows, snat(ProtoTCP, "192.168.1.10", 6017), snat(ProtoTCP, "192.168.1.10", 6018),
-		snat(ProtoUDP, "192.168.1.11", 6019))}
+		snat(ProtoUDP, "192.168.1.11", 6019), snat(ProtoUDP, "14.8.52.86", 10113))}
 	rep, _ := c.Collect()
 	var b bytes.Buffer
 	if err := WriteText(&b, rep); err != nil {
@@ -239,15 +239,16 @@ func TestWriteText(t *testing.T) {
 		"tunnel                 map-wan_mape (up: yes) over wan, mtu 1460\n",
 		"updated                2026-01-02T03:04:05Z\n",
 		"nft rules              yes\n",
-		"ports                  240 in 15 sets; in use: tcp 3, udp 1; icmp flows 0\n",
+		"ports                  240 in 15 sets; in use: tcp 3, udp 2; icmp flows 0\n",
 		"usable external ports  6016-6031 10112-10127 14208-14223 18304-18319 22400-22415 26496-26511\n",
 		"                       30592-30607 34688-34703 38784-38799 42880-42895 46976-46991 51072-51087\n",
 		"6016-6031      3    1    12\n",
-		"10112-10127    0    0    16\n",
+		"10112-10127    0    1    15\n",
 		"outside sets!  1    0\n",
-		"free external ports    236 of 240; try 6020 10112 14208 18304 22400 26496 30592 34688\n",
+		"free external ports    235 of 240; try 6020 10112 14208 18304 22400 26496 30592 34688\n",
 		"ports of LAN host      192.168.1.10: tcp 2, udp 0 (2 flows)\n",
 		"ports of LAN host      192.168.1.11: tcp 0, udp 1 (1 flows)\n",
+		"ports of LAN host      14.8.52.86 (this router): tcp 0, udp 1 (1 flows)\n",
 		"conntrack              72 of 15360 entries; insert_failed 3, drop 1, early_drop 2\n",
 		"port forward           web: tcp 80 -> 192.168.1.2:80: not-usable:",
 	} {
@@ -372,5 +373,67 @@ func TestStatusUnknown(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// jsonPaths lists the object keys of v as paths ("interfaces.free_ports.total");
+// array elements share their array's path.
+func jsonPaths(prefix string, v any, out map[string]bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			out[prefix+k] = true
+			jsonPaths(prefix+k+".", e, out)
+		}
+	case []any:
+		for _, e := range x {
+			jsonPaths(prefix, e, out)
+		}
+	}
+}
+
+// TestLuCIFixtureKeys: the status document the LuCI tests render
+// (openwrt/luci-proto-mape/test/status.json) uses only keys the backend
+// emits, so the page is tested against the real contract, and it has the
+// port-forwarding keys.
+func TestLuCIFixtureKeys(t *testing.T) {
+	b, err := os.ReadFile("../openwrt/luci-proto-mape/test/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixture any
+	if err := json.Unmarshal(b, &fixture); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Collector{
+		States: fakeSource{states: []state.Record{seedState()}},
+		Flows:  fakeFlows{flows: []Flow{tcp(6016), snat(ProtoTCP, "192.168.1.10", 6017)}},
+		Probe:  fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true},
+		Redirects: fakeRedirects{{Name: "web", Src: "wan", SrcDPort: "80", Enabled: true},
+			{Name: "ssh", Src: "wan", SrcDPort: "6020", Enabled: true}},
+		Pressure: somePressure,
+	}.Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emitted any
+	b, _ = json.Marshal(rep)
+	if err := json.Unmarshal(b, &emitted); err != nil {
+		t.Fatal(err)
+	}
+	have, want := map[string]bool{}, map[string]bool{}
+	jsonPaths("", fixture, have)
+	jsonPaths("", emitted, want)
+	for k := range have {
+		if !want[k] {
+			t.Errorf("the LuCI fixture has key %s, which status never emits", k)
+		}
+	}
+	for _, k := range []string{"interfaces.free_ports.sets.free", "interfaces.free_ports.total", "interfaces.free_ports.suggestions",
+		"interfaces.lan_hosts.top.address", "interfaces.lan_hosts.total", "interfaces.nat_pressure.insert_failed",
+		"interfaces.nat_pressure.drop", "interfaces.nat_pressure.early_drop", "interfaces.nat_pressure.count", "interfaces.nat_pressure.max"} {
+		if !have[k] {
+			t.Errorf("the LuCI fixture lacks %s", k)
+		}
 	}
 }

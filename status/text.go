@@ -89,7 +89,11 @@ func writeOne(w io.Writer, it Interface) {
 	}
 	if it.LANHosts != nil {
 		for _, h := range it.LANHosts.Top {
-			fmt.Fprintf(w, "ports of LAN host\t%s: tcp %d, udp %d (%d flows)\n", h.Address, h.TCP, h.UDP, h.Flows)
+			self := ""
+			if h.Address == it.IPv4 {
+				self = " (this router)"
+			}
+			fmt.Fprintf(w, "ports of LAN host\t%s%s: tcp %d, udp %d (%d flows)\n", h.Address, self, h.TCP, h.UDP, h.Flows)
 		}
 		if n := it.LANHosts.Total - len(it.LANHosts.Top); n > 0 {
 			fmt.Fprintf(w, "ports of LAN host\t… and %d more hosts\n", n)
