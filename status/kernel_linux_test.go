@@ -246,7 +246,6 @@ func TestKernelPressure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer unix.Close(fd)
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			t.Fatal(err)
 		}
@@ -257,6 +256,8 @@ func TestKernelPressure(t *testing.T) {
 		if err := unix.Connect(fd, &unix.SockaddrInet4{Port: 80, Addr: [4]byte{127, 0, 0, 1}}); err != nil && err != unix.EINPROGRESS {
 			t.Fatalf("connect: %v", err)
 		}
+		// Closed at once: no SYN retransmission adds a second failure.
+		unix.Close(fd)
 		after, err := NetlinkPressure{}.Pressure()
 		if err != nil {
 			t.Fatal(err)
