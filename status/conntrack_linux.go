@@ -13,7 +13,8 @@ import (
 // (the `conntrack -L -f ipv4` equivalent).
 type NetlinkFlows struct{}
 
-// Flows lists every IPv4 conntrack entry's reply tuple.
+// Flows lists every IPv4 conntrack entry's reply tuple and the
+// addresses of its original one.
 func (NetlinkFlows) Flows() ([]Flow, error) {
 	list, err := netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V4)
 	if err != nil {
@@ -25,7 +26,10 @@ func (NetlinkFlows) Flows() ([]Flow, error) {
 		if !ok {
 			continue
 		}
-		out = append(out, Flow{Proto: f.Reverse.Protocol, ReplyDst: dst.Unmap(), ReplyDstPort: f.Reverse.DstPort})
+		osrc, _ := netip.AddrFromSlice(f.Forward.SrcIP)
+		odst, _ := netip.AddrFromSlice(f.Forward.DstIP)
+		out = append(out, Flow{Proto: f.Reverse.Protocol, ReplyDst: dst.Unmap(), ReplyDstPort: f.Reverse.DstPort,
+			OrigSrc: osrc.Unmap(), OrigDst: odst.Unmap(), OrigDstPort: f.Forward.DstPort})
 	}
 	return out, nil
 }

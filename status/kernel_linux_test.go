@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/mapehelper/mapehelper/dataplane/nstest"
@@ -135,5 +137,134 @@ func TestKernelProbes(t *testing.T) {
 		if u.Flows != 3 || u.Sets[0].TCP != 1 || u.Sets[0].UDP != 0 || u.Sets[1].UDP != 1 {
 			t.Errorf("usage from the kernel = %+v (flows %+v)", u, flows)
 		}
+
+		// A forwarded inbound flow: 203.0.113.5 -> 14.8.52.86:6025,
+		// DNATed to 192.168.1.20:22. Its external port is taken; its
+		// LAN host holds no SNAT port.
+		in := &netlink.ConntrackFlow{
+			FamilyType: unix.AF_INET,
+			Forward: netlink.IPTuple{SrcIP: net.ParseIP("203.0.113.5").To4(), DstIP: net.ParseIP("14.8.52.86").To4(),
+				Protocol: unix.IPPROTO_TCP, SrcPort: 5555, DstPort: 6025},
+			Reverse: netlink.IPTuple{SrcIP: net.ParseIP("192.168.1.20").To4(), DstIP: net.ParseIP("203.0.113.5").To4(),
+				Protocol: unix.IPPROTO_TCP, SrcPort: 22, DstPort: 5555},
+			TimeOut:   120,
+			ProtoInfo: &netlink.ProtoInfoTCP{State: 3},
+		}
+		if err := netlink.ConntrackCreate(netlink.ConntrackTable, netlink.FAMILY_V4, in); err != nil {
+			t.Fatalf("create inbound conntrack entry: %v", err)
+		}
+		if flows, err = (NetlinkFlows{}).Flows(); err != nil {
+			t.Fatal(err)
+		}
+		used := UsedPorts(flows, ip)
+		for p, want := range map[uint16]bool{6020: true, 10112: true, 6025: true, 6021: false, 5555: false} {
+			if used.Has(p) != want {
+				t.Errorf("port %d used = %v, want %v (flows %+v)", p, !want, want, flows)
+			}
+		}
+		hosts := CountHosts(flows, ip, TopHosts)
+		if hosts.Total != 1 || hosts.Top[0].Address != "192.168.1.10" || hosts.Top[0].TCP != 1 || hosts.Top[0].UDP != 1 || hosts.Top[0].Flows != 3 {
+			t.Errorf("hosts from the kernel = %+v", hosts)
+		}
+	})
+}
+
+// procStat sums /proc/net/stat/nf_conntrack of the calling thread's
+// namespace (the kernel's other view of the same counters) by its header:
+// the cross-check of the ctnetlink reader.
+func procStat(t *testing.T) Pressure {
+	t.Helper()
+	b, err := os.ReadFile("/proc/thread-self/net/stat/nf_conntrack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	col := map[string]int{}
+	for i, name := range strings.Fields(lines[0]) {
+		col[name] = i
+	}
+	var p Pressure
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		v := func(name string) uint64 {
+			n, err := strconv.ParseUint(f[col[name]], 16, 64)
+			if err != nil {
+				t.Fatalf("%s in %q: %v", name, l, err)
+			}
+			return n
+		}
+		p.Count = v("entries") // the table's count, on every CPU's line
+		p.InsertFailed += v("insert_failed")
+		p.Drop += v("drop")
+		p.EarlyDrop += v("early_drop")
+	}
+	m, err := os.ReadFile("/proc/sys/net/netfilter/nf_conntrack_max")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Max, err = strconv.ParseUint(strings.TrimSpace(string(m)), 10, 64); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestKernelPressure reads the NAT pressure counters through ctnetlink in
+// a fresh namespace and provokes insert_failed the way a NAT without a
+// free port does: a new TCP flow whose reply tuple is already taken by
+// another entry. The counts must match /proc/net/stat/nf_conntrack.
+func TestKernelPressure(t *testing.T) {
+	nstest.Require(t, "ip", "nft")
+	ns := nstest.New(t)
+	ns.Run(t, "ip", "link", "set", "lo", "up")
+	// Any ct expression turns conntrack on in the namespace; no NAT hook,
+	// which would move the new flow to another port instead of failing.
+	ns.Run(t, "nft", "add table inet cton { chain out { type filter hook output priority 0; ct state new counter; }; }")
+	inNS(t, ns, func() {
+		// An entry whose reply tuple is what 127.0.0.1:40000 ->
+		// 127.0.0.1:80 would have as its reply.
+		flow := &netlink.ConntrackFlow{
+			FamilyType: unix.AF_INET,
+			Forward: netlink.IPTuple{SrcIP: net.ParseIP("10.9.9.9").To4(), DstIP: net.ParseIP("10.9.9.8").To4(),
+				Protocol: unix.IPPROTO_TCP, SrcPort: 1111, DstPort: 2222},
+			Reverse: netlink.IPTuple{SrcIP: net.ParseIP("127.0.0.1").To4(), DstIP: net.ParseIP("127.0.0.1").To4(),
+				Protocol: unix.IPPROTO_TCP, SrcPort: 80, DstPort: 40000},
+			TimeOut:   120,
+			ProtoInfo: &netlink.ProtoInfoTCP{State: 3},
+		}
+		if err := netlink.ConntrackCreate(netlink.ConntrackTable, netlink.FAMILY_V4, flow); err != nil {
+			t.Fatalf("create conntrack entry: %v", err)
+		}
+		before, err := NetlinkPressure{}.Pressure()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := procStat(t); before != want || before.Count != 1 || before.Max == 0 {
+			t.Errorf("ctnetlink %+v, procfs %+v; want count 1", before, want)
+		}
+
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Port: 40000, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			t.Fatal(err)
+		}
+		// The SYN is dropped at confirmation; connect only starts it.
+		if err := unix.Connect(fd, &unix.SockaddrInet4{Port: 80, Addr: [4]byte{127, 0, 0, 1}}); err != nil && err != unix.EINPROGRESS {
+			t.Fatalf("connect: %v", err)
+		}
+		// Closed at once: no SYN retransmission adds a second failure.
+		unix.Close(fd)
+		after, err := NetlinkPressure{}.Pressure()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := procStat(t); after != want || after.InsertFailed != before.InsertFailed+1 {
+			t.Errorf("after the clash: ctnetlink %+v, procfs %+v; want insert_failed %d", after, want, before.InsertFailed+1)
+		}
+		t.Logf("before %+v, after %+v", before, after)
 	})
 }

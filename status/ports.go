@@ -15,11 +15,16 @@ const (
 // Flow is the part of one conntrack entry that tells which shared-IPv4
 // port it occupies: after SNAT, the reply direction is addressed to the
 // shared IPv4 and the NAT port. For ICMP the netlink library does not
-// report the echo identifier, so ICMP flows are only counted.
+// report the echo identifier, so ICMP flows are only counted. The
+// original direction tells inbound flows (to ipv4:port, a forward) and
+// the LAN host behind an SNATed one.
 type Flow struct {
 	Proto        uint8
 	ReplyDst     netip.Addr
 	ReplyDstPort uint16
+	OrigSrc      netip.Addr
+	OrigDst      netip.Addr
+	OrigDstPort  uint16
 }
 
 // FlowLister reads the kernel's IPv4 conntrack table.

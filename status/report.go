@@ -54,8 +54,15 @@ type Interface struct {
 	// none while the interface is not up.
 	UsableExternalPorts []PortRange     `json:"usable_external_ports"`
 	Redirects           []RedirectCheck `json:"redirects"`
-	LastError           string          `json:"last_error"`
-	ErrorCode           string          `json:"error_code,omitempty"`
+	// FreePorts, LANHosts and NATPressure help fix a port forward: which
+	// external ports nothing uses, which LAN host holds how many, and
+	// whether the kernel is failing to find ports or table room. nil
+	// (null) when unknown; FreePorts and LANHosts also while not up.
+	FreePorts   *FreePorts `json:"free_ports"`
+	LANHosts    *LANHosts  `json:"lan_hosts"`
+	NATPressure *Pressure  `json:"nat_pressure"`
+	LastError   string     `json:"last_error"`
+	ErrorCode   string     `json:"error_code,omitempty"`
 	// Problems lists what could not be checked (e.g. conntrack unreadable).
 	Problems []string `json:"problems,omitempty"`
 }
@@ -72,6 +79,15 @@ type Collector struct {
 	Flows     FlowLister
 	Probe     Probe
 	Redirects RedirectSource
+	Pressure  PressureReader
+	// UPnP lists the external ports miniupnpd has granted; nil when no
+	// UPnP daemon is known.
+	UPnP PortSource
+}
+
+// PortSource lists external ports taken by something other than a flow.
+type PortSource interface {
+	Ports() ([]PortRange, error)
 }
 
 // Collect builds the report. Only a failure to list the interfaces is an
@@ -105,8 +121,27 @@ func (c Collector) Collect() (Report, error) {
 	if !flowsRead {
 		flows = nil
 	}
+	var pressure *Pressure
+	if c.Pressure == nil {
+		common = append(common, "NAT pressure counters: not available")
+	} else if p, err := c.Pressure.Pressure(); err != nil {
+		common = append(common, fmt.Sprintf("NAT pressure counters: %v", err))
+	} else {
+		pressure = &p
+	}
+	var upnp []PortRange
+	if c.UPnP != nil {
+		if upnp, err = c.UPnP.Ports(); err != nil {
+			common = append(common, fmt.Sprintf("UPnP mappings: %v", err))
+		}
+	}
 	for _, st := range states {
-		rep.Interfaces = append(rep.Interfaces, c.one(st, flowsRead, flows, redirects, common))
+		it := c.one(st, flowsRead, flows, redirects, common)
+		it.NATPressure = pressure
+		if it.InUse != nil {
+			it.FreePorts, it.LANHosts = helpForwards(flows, it, upnp)
+		}
+		rep.Interfaces = append(rep.Interfaces, it)
 	}
 	return rep, nil
 }
@@ -177,4 +212,25 @@ func (c Collector) one(st state.Record, flowsRead bool, flows []Flow, redirects 
 		it.NFTRules = &present
 	}
 	return it
+}
+
+// helpForwards computes the free ports (what a new forward can take) and
+// the per-host tally of an interface that is up with conntrack read.
+func helpForwards(flows []Flow, it Interface, upnp []PortRange) (*FreePorts, *LANHosts) {
+	ip, err := netip.ParseAddr(it.IPv4)
+	if err != nil {
+		return nil, nil
+	}
+	taken := UsedPorts(flows, ip)
+	for _, r := range upnp {
+		taken.AddRange(r)
+	}
+	for _, r := range it.Redirects {
+		for _, u := range r.Usable {
+			taken.AddRange(u)
+		}
+	}
+	free := ComputeFree(it.PortSets, taken, FreeSuggestions)
+	hosts := CountHosts(flows, ip, TopHosts)
+	return &free, &hosts
 }

@@ -39,6 +39,19 @@ func (f fakeProbe) RulesPresent(state.Record) (bool, error) { return f.present, 
 
 type fakeRedirects = RedirectList
 
+type fakePressure struct {
+	p   Pressure
+	err error
+}
+
+func (f fakePressure) Pressure() (Pressure, error) { return f.p, f.err }
+
+type fakePorts []PortRange
+
+func (f fakePorts) Ports() ([]PortRange, error) { return f, nil }
+
+var somePressure = fakePressure{p: Pressure{Count: 72, Max: 15360, InsertFailed: 3, Drop: 1, EarlyDrop: 2}}
+
 // yes is a check that was made and said yes.
 func yes(b *bool) bool { return b != nil && *b }
 
@@ -56,10 +69,14 @@ func seedState() state.Record {
 
 func TestCollect(t *testing.T) {
 	c := Collector{
-		States:    fakeSource{states: []state.Record{seedState()}},
-		Flows:     fakeFlows{flows: []Flow{tcp(6016), udp(63360), tcp(80)}},
-		Probe:     fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true},
-		Redirects: fakeRedirects{{Name: "web", Src: "wan", SrcDPort: "80", Enabled: true}},
+		States: fakeSource{states: []state.Record{seedState()}},
+		Flows: fakeFlows{flows: []Flow{tcp(6016), udp(63360), tcp(80), snat(ProtoUDP, "192.168.1.10", 10112),
+			dnat(ProtoTCP, 14208)}},
+		Probe: fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true},
+		Redirects: fakeRedirects{{Name: "web", Src: "wan", SrcDPort: "80", Enabled: true},
+			{Name: "ssh", Src: "wan", SrcDPort: "6020-6021", Enabled: true}},
+		Pressure: somePressure,
+		UPnP:     fakePorts{{Lo: 6022, Hi: 6022}},
 	}
 	rep, err := c.Collect()
 	if err != nil {
@@ -75,7 +92,7 @@ func TestCollect(t *testing.T) {
 	if it.InUse.Sets[0].TCP != 1 || it.InUse.Sets[14].UDP != 1 || it.InUse.Outside.TCP != 1 {
 		t.Errorf("usage = %+v", it.InUse)
 	}
-	if len(it.Redirects) != 1 || it.Redirects[0].Verdict != NotUsable {
+	if len(it.Redirects) != 2 || it.Redirects[0].Verdict != NotUsable {
 		t.Errorf("redirects = %+v", it.Redirects)
 	}
 	if len(it.UsableExternalPorts) != 15 || it.UsableExternalPorts[0] != (PortRange{Lo: 6016, Hi: 6031}) {
@@ -89,7 +106,13 @@ func TestCollect(t *testing.T) {
 	}
 	for _, k := range []string{`"interfaces":[`, `"state":"up"`, `"isp":"v6plus"`, `"psid":120`, `"tunnel_up":true`,
 		`"nft_rules":true`, `"link":"wan","mtu":1460,`, `"port_sets":[[6016,6031],`, `"ports_in_use":{"sets":[{"set":[6016,6031],"tcp":1,"udp":0}`,
-		`"usable_external_ports":[[6016,6031]`, `"verdict":"not-usable"`, `"last_error":""`} {
+		`"usable_external_ports":[[6016,6031]`, `"verdict":"not-usable"`, `"last_error":""`,
+		// 6016: a flow; 6020-6021: a forward; 6022: UPnP; 10112: a LAN
+		// host's flow; 14208: an inbound flow; 63360: a flow.
+		`"free_ports":{"sets":[{"set":[6016,6031],"free":12},{"set":[10112,10127],"free":15},{"set":[14208,14223],"free":15},`,
+		`"total":233,"suggestions":[6017,10113,14209,18304,22400,26496,30592,34688]}`,
+		`"lan_hosts":{"total":1,"top":[{"address":"192.168.1.10","tcp":0,"udp":1,"flows":1}]}`,
+		`"nat_pressure":{"count":72,"max":15360,"insert_failed":3,"drop":1,"early_drop":2}`} {
 		if !bytes.Contains(b, []byte(k)) {
 			t.Errorf("JSON lacks %s:\n%s", k, b)
 		}
@@ -200,7 +223,10 @@ func TestWriteText(t *testing.T) {
 		Flows:     fakeFlows{flows: []Flow{tcp(6016), tcp(80)}},
 		Probe:     fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true},
 		Redirects: fakeRedirects{{Name: "web", Src: "wan", SrcDPort: "80", Proto: "tcp", DestIP: "192.168.1.2", DestPort: "80", Enabled: true}},
+		Pressure:  somePressure,
 	}
+	c.Flows = fakeFlows{flows: append(c.Flows.(fakeFlows).flows, snat(ProtoTCP, "192.168.1.10", 6017), snat(ProtoTCP, "192.168.1.10", 6018),
+		snat(ProtoUDP, "192.168.1.11", 6019), snat(ProtoUDP, "14.8.52.86", 10113))}
 	rep, _ := c.Collect()
 	var b bytes.Buffer
 	if err := WriteText(&b, rep); err != nil {
@@ -213,11 +239,17 @@ func TestWriteText(t *testing.T) {
 		"tunnel                 map-wan_mape (up: yes) over wan, mtu 1460\n",
 		"updated                2026-01-02T03:04:05Z\n",
 		"nft rules              yes\n",
-		"ports                  240 in 15 sets; in use: tcp 1, udp 0; icmp flows 0\n",
+		"ports                  240 in 15 sets; in use: tcp 3, udp 2; icmp flows 0\n",
 		"usable external ports  6016-6031 10112-10127 14208-14223 18304-18319 22400-22415 26496-26511\n",
 		"                       30592-30607 34688-34703 38784-38799 42880-42895 46976-46991 51072-51087\n",
-		"6016-6031      1    0\n",
+		"6016-6031      3    1    12\n",
+		"10112-10127    0    1    15\n",
 		"outside sets!  1    0\n",
+		"free external ports    235 of 240; try 6020 10112 14208 18304 22400 26496 30592 34688\n",
+		"ports of LAN host      192.168.1.10: tcp 2, udp 0 (2 flows)\n",
+		"ports of LAN host      192.168.1.11: tcp 0, udp 1 (1 flows)\n",
+		"ports of LAN host      14.8.52.86 (this router): tcp 0, udp 1 (1 flows)\n",
+		"conntrack              72 of 15360 entries; insert_failed 3, drop 1, early_drop 2\n",
 		"port forward           web: tcp 80 -> 192.168.1.2:80: not-usable:",
 	} {
 		if !strings.Contains(out, want) {
@@ -240,7 +272,7 @@ func TestVersion0StateFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := Collector{States: DirSource{Dir: dir}, Flows: fakeFlows{flows: []Flow{tcp(6016)}},
-		Probe: fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true}}.Collect()
+		Probe: fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true}, Pressure: somePressure}.Collect()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,18 +327,25 @@ func TestStatusUnknown(t *testing.T) {
 		{"non-root: nothing checkable", Collector{
 			States: fakeSource{states: []state.Record{seedState()}},
 			Flows:  fakeFlows{err: eperm}, Probe: fakeProbe{err: eperm},
-		}, []string{`"tunnel_up":null`, `"nft_rules":null`, `"ports_in_use":null`, `"usable_external_ports":[[6016,6031]`},
-			[]string{"(up: unknown)", "nft rules              unknown\n", "in use: unknown\n", "not checked            conntrack: operation not permitted"},
-			[]string{"nft rules              no", "tcp 0", "port set"}},
+			Pressure: fakePressure{err: eperm},
+		}, []string{`"tunnel_up":null`, `"nft_rules":null`, `"ports_in_use":null`, `"usable_external_ports":[[6016,6031]`,
+			`"free_ports":null`, `"lan_hosts":null`, `"nat_pressure":null`},
+			[]string{"(up: unknown)", "nft rules              unknown\n", "in use: unknown\n", "not checked            conntrack: operation not permitted",
+				"free external ports    unknown\n", "conntrack              unknown\n",
+				"not checked            NAT pressure counters: operation not permitted"},
+			[]string{"nft rules              no", "tcp 0", "port set", "ports of LAN host", "of 240"}},
 		{"no kernel probe at all", Collector{States: fakeSource{states: []state.Record{seedState()}}},
 			[]string{`"tunnel_up":null`, `"nft_rules":null`, `"ports_in_use":null`},
 			[]string{"(up: unknown)", "nft rules              unknown\n", "in use: unknown\n"}, []string{"tcp 0"}},
 		{"failed up", Collector{
 			States: fakeSource{states: []state.Record{failed}},
-			Flows:  fakeFlows{flows: []Flow{tcp(6016)}}, Probe: fakeProbe{up: map[string]bool{}, present: false},
-		}, []string{`"tunnel_up":false`, `"nft_rules":false`, `"ports_in_use":null`, `"usable_external_ports":[]`, `"port_sets":[[6016,6031]`},
-			[]string{"(up: no)", "nft rules              no\n", "in use: - (not up)\n", "usable external ports  - (not up)\n"},
-			[]string{"6016-6031 10112", "port set", "tcp 1"}},
+			Flows:  fakeFlows{flows: []Flow{tcp(6016), snat(ProtoTCP, "192.168.1.10", 6017)}}, Probe: fakeProbe{up: map[string]bool{}, present: false},
+			Pressure: somePressure,
+		}, []string{`"tunnel_up":false`, `"nft_rules":false`, `"ports_in_use":null`, `"usable_external_ports":[]`, `"port_sets":[[6016,6031]`,
+			`"free_ports":null`, `"lan_hosts":null`, `"nat_pressure":{"count":72,`},
+			[]string{"(up: no)", "nft rules              no\n", "in use: - (not up)\n", "usable external ports  - (not up)\n",
+				"conntrack              72 of 15360 entries"},
+			[]string{"6016-6031 10112", "port set", "tcp 1", "free external ports", "ports of LAN host"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep, err := tc.c.Collect()
@@ -334,5 +373,67 @@ func TestStatusUnknown(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// jsonPaths lists the object keys of v as paths ("interfaces.free_ports.total");
+// array elements share their array's path.
+func jsonPaths(prefix string, v any, out map[string]bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			out[prefix+k] = true
+			jsonPaths(prefix+k+".", e, out)
+		}
+	case []any:
+		for _, e := range x {
+			jsonPaths(prefix, e, out)
+		}
+	}
+}
+
+// TestLuCIFixtureKeys: the status document the LuCI tests render
+// (openwrt/luci-proto-mape/test/status.json) uses only keys the backend
+// emits, so the page is tested against the real contract, and it has the
+// port-forwarding keys.
+func TestLuCIFixtureKeys(t *testing.T) {
+	b, err := os.ReadFile("../openwrt/luci-proto-mape/test/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixture any
+	if err := json.Unmarshal(b, &fixture); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Collector{
+		States: fakeSource{states: []state.Record{seedState()}},
+		Flows:  fakeFlows{flows: []Flow{tcp(6016), snat(ProtoTCP, "192.168.1.10", 6017)}},
+		Probe:  fakeProbe{up: map[string]bool{"map-wan_mape": true}, present: true},
+		Redirects: fakeRedirects{{Name: "web", Src: "wan", SrcDPort: "80", Enabled: true},
+			{Name: "ssh", Src: "wan", SrcDPort: "6020", Enabled: true}},
+		Pressure: somePressure,
+	}.Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emitted any
+	b, _ = json.Marshal(rep)
+	if err := json.Unmarshal(b, &emitted); err != nil {
+		t.Fatal(err)
+	}
+	have, want := map[string]bool{}, map[string]bool{}
+	jsonPaths("", fixture, have)
+	jsonPaths("", emitted, want)
+	for k := range have {
+		if !want[k] {
+			t.Errorf("the LuCI fixture has key %s, which status never emits", k)
+		}
+	}
+	for _, k := range []string{"interfaces.free_ports.sets.free", "interfaces.free_ports.total", "interfaces.free_ports.suggestions",
+		"interfaces.lan_hosts.top.address", "interfaces.lan_hosts.total", "interfaces.nat_pressure.insert_failed",
+		"interfaces.nat_pressure.drop", "interfaces.nat_pressure.early_drop", "interfaces.nat_pressure.count", "interfaces.nat_pressure.max"} {
+		if !have[k] {
+			t.Errorf("the LuCI fixture lacks %s", k)
+		}
 	}
 }

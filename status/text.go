@@ -76,15 +76,48 @@ func writeOne(w io.Writer, it Interface) {
 	} else {
 		fmt.Fprintf(w, "usable external ports\t- (not up)\n")
 	}
+	switch {
+	case !up:
+	case it.FreePorts == nil:
+		fmt.Fprintf(w, "free external ports\tunknown\n")
+	default:
+		try := make([]string, len(it.FreePorts.Suggestions))
+		for i, p := range it.FreePorts.Suggestions {
+			try[i] = fmt.Sprint(p)
+		}
+		fmt.Fprintf(w, "free external ports\t%d of %d; try %s\n", it.FreePorts.Total, it.Ports, orDash(strings.Join(try, " ")))
+	}
+	if it.LANHosts != nil {
+		for _, h := range it.LANHosts.Top {
+			self := ""
+			if h.Address == it.IPv4 {
+				self = " (this router)"
+			}
+			fmt.Fprintf(w, "ports of LAN host\t%s%s: tcp %d, udp %d (%d flows)\n", h.Address, self, h.TCP, h.UDP, h.Flows)
+		}
+		if n := it.LANHosts.Total - len(it.LANHosts.Top); n > 0 {
+			fmt.Fprintf(w, "ports of LAN host\t… and %d more hosts\n", n)
+		}
+	}
+	if p := it.NATPressure; p != nil {
+		fmt.Fprintf(w, "conntrack\t%d of %d entries; insert_failed %d, drop %d, early_drop %d\n",
+			p.Count, p.Max, p.InsertFailed, p.Drop, p.EarlyDrop)
+	} else {
+		fmt.Fprintf(w, "conntrack\tunknown\n")
+	}
 	fmt.Fprintf(w, "updated\t%s\n", orDash(it.Updated))
 	fmt.Fprintf(w, "last error\t%s\n", orDash(strings.TrimSpace(it.LastError+" "+bracket(it.ErrorCode))))
 	for _, p := range it.Problems {
 		fmt.Fprintf(w, "not checked\t%s\n", p)
 	}
 	if it.InUse != nil && len(it.InUse.Sets) > 0 {
-		fmt.Fprintf(w, "\tport set\ttcp\tudp\n")
-		for _, s := range it.InUse.Sets {
-			fmt.Fprintf(w, "\t%s\t%d\t%d\n", s.Set, s.TCP, s.UDP)
+		fmt.Fprintf(w, "\tport set\ttcp\tudp\tfree\n")
+		for i, s := range it.InUse.Sets {
+			free := "-"
+			if it.FreePorts != nil && i < len(it.FreePorts.Sets) {
+				free = fmt.Sprint(it.FreePorts.Sets[i].Free)
+			}
+			fmt.Fprintf(w, "\t%s\t%d\t%d\t%s\n", s.Set, s.TCP, s.UDP, free)
 		}
 		if o := it.InUse.Outside; o.TCP+o.UDP > 0 {
 			fmt.Fprintf(w, "\toutside sets!\t%d\t%d\n", o.TCP, o.UDP)

@@ -19,7 +19,7 @@ func runRPCD(e *env, args []string) error {
 	}
 	m := rpcd.Methods{
 		Status: func(iface string) (any, error) {
-			return collectStatus(status.DefaultStateDir, status.DefaultFirewallConfig, iface)
+			return collectStatus(status.DefaultStateDir, status.DefaultFirewallConfig, status.DefaultUPnPLeases, iface)
 		},
 		Calc: rpcd.Calculator(ruletable.Builtin()),
 	}

@@ -26,7 +26,11 @@ func TestStatusCommand(t *testing.T) {
 	if err := os.WriteFile(fw, []byte("config redirect\n\toption name 'web'\n\toption src 'wan'\n\toption src_dport '80'\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := runCmd(t, "", "status", "--json", "--state-dir", dir, "--firewall", fw)
+	leases := filepath.Join(dir, "miniupnpd.leases")
+	if err := os.WriteFile(leases, []byte("UDP:6016:192.168.1.10:3074:0:console\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCmd(t, "", "status", "--json", "--state-dir", dir, "--firewall", fw, "--upnp-leases", leases)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -39,6 +43,13 @@ func TestStatusCommand(t *testing.T) {
 				Name    string `json:"name"`
 				Verdict string `json:"verdict"`
 			} `json:"redirects"`
+			FreePorts *struct {
+				Total       int      `json:"total"`
+				Suggestions []uint16 `json:"suggestions"`
+			} `json:"free_ports"`
+			NATPressure *struct {
+				Max uint64 `json:"max"`
+			} `json:"nat_pressure"`
 		} `json:"interfaces"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -49,6 +60,17 @@ func TestStatusCommand(t *testing.T) {
 	}
 	if r := rep.Interfaces[0].Redirects; len(r) != 1 || r[0].Name != "web" || r[0].Verdict != "not-usable" {
 		t.Errorf("redirects = %+v", r)
+	}
+	// The kernel is only readable as root (ctnetlink needs CAP_NET_ADMIN):
+	// then the host's conntrack has no flow of this documentation address,
+	// and the UPnP lease takes 6016. Otherwise both read as unknown.
+	if it := rep.Interfaces[0]; os.Geteuid() == 0 {
+		if it.FreePorts == nil || it.FreePorts.Total != 15 || len(it.FreePorts.Suggestions) != 8 || it.FreePorts.Suggestions[0] != 6017 ||
+			it.NATPressure == nil || it.NATPressure.Max == 0 {
+			t.Errorf("free ports %+v, NAT pressure %+v: %s", it.FreePorts, it.NATPressure, out)
+		}
+	} else if it.FreePorts != nil || it.NATPressure != nil {
+		t.Errorf("non-root: free ports %+v, NAT pressure %+v", it.FreePorts, it.NATPressure)
 	}
 	code, out, _ = runCmd(t, "", "status", "--state-dir", dir, "--interface", "other")
 	if code != 0 || !strings.Contains(out, "no MAP interface") {

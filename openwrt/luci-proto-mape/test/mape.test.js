@@ -268,6 +268,23 @@ test('status: ports in use per set, tunnel, rules and bad port forwards', async 
 	assert.ok(!t.includes('Port forward ssh'), 'usable forwards are not warned about');
 });
 
+test('status: free ports for a port forward, ports per host, NAT pressure', async () => {
+	const { luci } = setup({ status: () => statusFixture });
+	const node = H.buildForm(luci, 'mape', 'wan_mape').section.getOption('_status').renderWidget('wan_mape');
+	await node.mapeUpdate();
+	const t = text(node);
+	for (const s of [
+		'Free external ports 186 of 240; for a new port forward, e.g. 6028, 14210, 18306, 22402, 26498, 30594, 34690, 38786',
+		'Connection tracking 72 of 15360 entries; insert failed 3, dropped 1, early drops 0',
+		'Free ports', '6016-6031 12 3 4', '10112-10127 16 0 0',
+		'Host TCP ports held UDP ports held Connections', '192.168.1.10 30 4 51', '14.8.52.86 (this router) 1 2 3',
+		'and 9 more hosts',
+		'external port 80 is outside our port sets: the ISP never delivers it to this router; pick an external port from the usable ports. Free external ports to use instead: 6028, 14210'
+	])
+		assert.ok(t.includes(s), `status lacks "${s}": ${t}`);
+	assert.ok(!t.includes('192.168.1.23 (this router)'), t);
+});
+
 test('status: not set up, and the last error translated', async () => {
 	let { luci } = setup({ status: () => ({ interfaces: [] }) });
 	let node = H.buildForm(luci, 'mape', 'wan_mape').section.getOption('_status').renderWidget('wan_mape');
@@ -281,14 +298,16 @@ test('status: not set up, and the last error translated', async () => {
 });
 
 test('status: what the backend could not check shows as unknown; no ports while not up', async () => {
-	const unchecked = Object.assign({}, statusFixture.interfaces[0], { tunnel_up: null, nft_rules: null, ports_in_use: null });
+	const unchecked = Object.assign({}, statusFixture.interfaces[0], { tunnel_up: null, nft_rules: null, ports_in_use: null,
+		free_ports: null, lan_hosts: null, nat_pressure: null });
 	let { luci } = setup({ status: () => ({ interfaces: [ unchecked ] }) });
 	let node = H.buildForm(luci, 'mape', 'wan_mape').section.getOption('_status').renderWidget('wan_mape');
 	await node.mapeUpdate();
 	let t = text(node);
-	for (const s of [ 'map-wan_mape unknown', 'Firewall rules unknown', 'Ports in use unknown', '6016-6031' ])
+	for (const s of [ 'map-wan_mape unknown', 'Firewall rules unknown', 'Ports in use unknown', '6016-6031',
+		'Free external ports unknown', 'Connection tracking unknown' ])
 		assert.ok(t.includes(s), `status lacks "${s}": ${t}`);
-	for (const s of [ 'down', 'missing', 'Port set' ])
+	for (const s of [ 'down', 'missing', 'Port set', 'Host', 'to use instead', 'entries' ])
 		assert.ok(!t.includes(s), `status claims "${s}": ${t}`);
 
 	const failed = Object.assign({}, statusFixture.interfaces[0], { state: 'error', tunnel_up: false, nft_rules: false,
@@ -298,7 +317,10 @@ test('status: what the backend could not check shows as unknown; no ports while 
 	await node.mapeUpdate();
 	t = text(node);
 	assert.ok(t.includes('Usable external ports none: the interface is not up'), t);
-	assert.ok(!t.includes('Port set') && !t.includes('6016-6031'), `a failed up lists ports: ${t}`);
+	assert.ok(t.includes('Free external ports none: the interface is not up'), t);
+	assert.ok(t.includes('Connection tracking 72 of 15360 entries'), t);
+	assert.ok(!t.includes('Port set') && !t.includes('6016-6031') && !t.includes('Host') && !t.includes('to use instead'),
+		`a failed up lists ports: ${t}`);
 });
 
 test('preview computed by the real rpcd plugin', { skip: !process.env.MAPEHELPER && process.env.CI != 'true' }, async () => {

@@ -234,6 +234,16 @@ async function main() {
 				usage.length == 15 && sum(1) == 10 && sum(2) == 20, JSON.stringify(usage));
 			check('status block: the port forward outside the sets is flagged',
 				/Port forward web: external port 80 is outside our port sets/.test(st), st);
+			// The 30 flows hold 30 (protocol, port) pairs; a TCP and a UDP
+			// flow may share a number, so 210-220 ports stay free.
+			const free = /Free external ports\s*(\d+) of 240; for a new port forward, e\.g\. (\d+(, \d+){7})/.exec(st);
+			const hosts = await page.$$eval('.modal .mape-hosts tr.tr:not(.table-titles)', (rs) => rs.map((r) =>
+				Array.from(r.querySelectorAll('td')).map((td) => td.textContent.trim())));
+			check('status block: free ports and ports per host from live conntrack: 210-220 of 240 free, 8 suggestions; this router holds tcp 10, udp 20',
+				free && +free[1] >= 210 && +free[1] <= 220 && /Free external ports to use instead: \d+/.test(st) &&
+				JSON.stringify(hosts) == JSON.stringify([ [ calc.ipv4 + ' (this router)', '10', '20', '30' ] ]), st + ' ' + JSON.stringify(hosts));
+			const ct = /Connection tracking\s*(\d+) of (\d+) entries; insert failed \d+, dropped \d+, early drops \d+/.exec(st);
+			check('status block: NAT pressure counters read from the kernel (ctnetlink)', ct && +ct[1] >= 30 && +ct[2] > 0, st);
 
 			// The README's screenshot: this dialog, up, with live usage.
 			const shot = process.env.SCREENSHOT || path.join(OUT, 'luci-mape.png');

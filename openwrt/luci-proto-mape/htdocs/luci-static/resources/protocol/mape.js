@@ -183,6 +183,11 @@ function renderStatus(list) {
 	var known = function(v, yes, no) {
 		return (v == null) ? _('unknown') : (v ? yes : no);
 	};
+	// free_ports, lan_hosts and nat_pressure help fix a port forward;
+	// null where the backend could not read conntrack.
+	var free = up ? st.free_ports : null;
+	var np = st.nat_pressure;
+	var tryPorts = free ? free.suggestions.join(', ') : '';
 	var nodes = [
 		E('table', { 'class': 'mape-status' }, [
 			row(_('State'), st.state || '-'),
@@ -191,7 +196,13 @@ function renderStatus(list) {
 			row(_('Firewall rules'), known(st.nft_rules, _('present'), _('missing'))),
 			row(_('Ports in use'), !up ? _('none: the interface is not up')
 				: (st.ports_in_use == null) ? _('unknown') : _('see the table below')),
-			row(_('Usable external ports'), up ? setsNode(st.usable_external_ports) : _('none: the interface is not up'))
+			row(_('Usable external ports'), up ? setsNode(st.usable_external_ports) : _('none: the interface is not up')),
+			row(_('Free external ports'), !up ? _('none: the interface is not up')
+				: (free == null) ? _('unknown')
+				: free.total + ' ' + _('of') + ' ' + st.ports + (free.suggestions.length ? '; ' + _('for a new port forward, e.g.') + ' ' + tryPorts : '')),
+			row(_('Connection tracking'), (np == null) ? _('unknown')
+				: _('%d of %d entries; insert failed %d, dropped %d, early drops %d').format(
+					np.count, np.max, np.insert_failed, np.drop, np.early_drop))
 		])
 	];
 
@@ -205,22 +216,47 @@ function renderStatus(list) {
 			E('tr', { 'class': 'tr table-titles' }, [
 				E('th', { 'class': 'th' }, _('Port set')),
 				E('th', { 'class': 'th' }, _('TCP ports in use')),
-				E('th', { 'class': 'th' }, _('UDP ports in use'))
+				E('th', { 'class': 'th' }, _('UDP ports in use')),
+				E('th', { 'class': 'th' }, _('Free ports'))
 			])
-		].concat(sets.map(function(u) {
+		].concat(sets.map(function(u, i) {
+			var f = free && free.sets[i];
 			return E('tr', { 'class': 'tr' }, [
 				E('td', { 'class': 'td' }, formatSet(u.set)),
 				E('td', { 'class': 'td' }, String(u.tcp)),
-				E('td', { 'class': 'td' }, String(u.udp))
+				E('td', { 'class': 'td' }, String(u.udp)),
+				E('td', { 'class': 'td' }, f ? String(f.free) : '-')
 			]);
 		}))));
+	}
+
+	var hosts = (up && st.lan_hosts && st.lan_hosts.top) || [];
+	if (hosts.length) {
+		nodes.push(E('table', { 'class': 'table mape-hosts' }, [
+			E('tr', { 'class': 'tr table-titles' }, [
+				E('th', { 'class': 'th' }, _('Host')),
+				E('th', { 'class': 'th' }, _('TCP ports held')),
+				E('th', { 'class': 'th' }, _('UDP ports held')),
+				E('th', { 'class': 'th' }, _('Connections'))
+			])
+		].concat(hosts.map(function(h) {
+			return E('tr', { 'class': 'tr' }, [
+				E('td', { 'class': 'td' }, h.address + (h.address == st.ipv4 ? ' (' + _('this router') + ')' : '')),
+				E('td', { 'class': 'td' }, String(h.tcp)),
+				E('td', { 'class': 'td' }, String(h.udp)),
+				E('td', { 'class': 'td' }, String(h.flows))
+			]);
+		}))));
+		if (st.lan_hosts.total > hosts.length)
+			nodes.push(E('p', {}, _('and %d more hosts').format(st.lan_hosts.total - hosts.length)));
 	}
 
 	(st.redirects || []).forEach(function(r) {
 		if (r.verdict == 'usable')
 			return;
 		nodes.push(E('p', { 'class': 'alert-message warning mape-redirect' },
-			_('Port forward') + ' ' + (r.name || r.src_dport || '') + ': ' + r.message));
+			_('Port forward') + ' ' + (r.name || r.src_dport || '') + ': ' + r.message +
+			(tryPorts ? '. ' + _('Free external ports to use instead:') + ' ' + tryPorts + '.' : '')));
 	});
 
 	return E('div', {}, nodes);
