@@ -8,7 +8,7 @@ TEST_TARGETS += upnp
 upnp: upnp-lint upnp-vm
 
 upnp-lint:
-	shellcheck -x upnp/vm.sh upnp/guest/*.sh
+	shellcheck -x upnp/vm.sh upnp/guest/*.sh upnp/openwrt/95-mapehelper-upnp
 
 upnp-vm:
 	sh upnp/vm.sh -t 420

@@ -40,7 +40,7 @@ for bin in "$MINIUPNPD" "$UPNPC"; do
 	done
 done
 (cd "$repo" && CGO_ENABLED=0 GOARCH=amd64 go build -trimpath -ldflags '-s -w' -o "$over/usr/bin/natpmpc" ./upnp/cmd/natpmpc)
-cp "$here/guest/"*.sh "$over/vmtest/"
+cp "$here/guest/"*.sh "$here/openwrt/95-mapehelper-upnp" "$over/vmtest/"
 chmod 755 "$over/vmtest/"*.sh
 VMTEST_OVERLAY="$over" VMTEST_CMDLINE="vmtest.scenario=upnp.sh $*" \
 	exec "${VMTEST_RUN:-$repo/vmtest/run.sh}" -t "$limit"

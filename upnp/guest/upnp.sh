@@ -72,11 +72,13 @@ table inet upnp {
 EOT
 }
 
-# upnp_start LINES: (re)start miniupnpd on ce1 with the base config and
-# LINES (a file): what a hook does after each ifup.
-upnp_start() {
-	upnp_stop
+# write_base: the lines OpenWrt's miniupnpd init script writes itself
+# (fw4's upnp_* chain names, here in table inet upnp), including the
+# default preset's own permission lines, which the hook must drop: with
+# first-match evaluation their "allow 1024-65535" would grant 10132.
+write_base() {
 	{
+		echo "ext_ifname=$TUN"
 		echo "listening_ip=lan"
 		echo "http_port=5000"
 		echo "enable_upnp=yes"
@@ -91,12 +93,69 @@ upnp_start() {
 		echo "upnp_forward_chain=upnp_forward"
 		echo "upnp_nat_chain=upnp_prerouting"
 		echo "upnp_nat_postrouting_chain=upnp_postrouting"
-		cat "$1"
-	} >"$U/miniupnpd.conf"
-	# As a daemon (not -d: its debug log, one line per permission check,
-	# slows NAT-PMP's search for an allowed port to seconds under TCG);
-	# -v logs each grant and refusal to syslogd's file.
-	n ce1 miniupnpd -4 -v -P "$U/miniupnpd.pid" -f "$U/miniupnpd.conf" >>"$U/miniupnpd.out" 2>&1
+		echo "allow 1024-65535 192.168.1.0/24 1024-65535 # Accept port 1024-65535 on lan"
+		echo "deny 1-65535 192.168.1.0/24 1-65535 # Reject ACL by default on lan"
+	} >"$U/base.conf"
+}
+
+# Stand-ins for OpenWrt's side of the hook (upnp/openwrt/95-mapehelper-upnp):
+# uci answering upnpd.config.* from the environment, and an init script
+# whose restart is OpenWrt's: stop the daemon, flush its chains, start it
+# with the config file.
+write_stubs() {
+	cat >"$U/uci" <<EOT
+#!/bin/sh
+[ "\$1" = -q ] && shift
+case "\$2" in
+upnpd.config.config_file) echo "\${UCI_CONFIG_FILE:-$U/miniupnpd-mape.conf}" ;;
+upnpd.config.external_iface) echo mape1 ;;
+*) exit 1 ;;
+esac
+EOT
+	cat >"$U/init" <<EOT
+#!/bin/sh
+[ "\$1" = restart ] || exit 1
+echo restart >>"$U/restarts"
+_p="\$(cat "$U/miniupnpd.pid" 2>/dev/null)"
+if [ -n "\$_p" ] && [ "\$_p" -gt 1 ]; then
+	kill "\$_p"
+	_i=0
+	while kill -0 "\$_p" 2>/dev/null && [ "\$_i" -lt 50 ]; do sleep 0.1; _i=\$((_i + 1)); done
+fi
+rm -f "$U/miniupnpd.pid"
+for _c in upnp_forward upnp_prerouting upnp_postrouting; do
+	"$IP" netns exec ce1 "$NFT" flush chain inet upnp "\$_c"
+done
+exec "$IP" netns exec ce1 miniupnpd -4 -v -P "$U/miniupnpd.pid" -f "$U/miniupnpd-mape.conf" >>"$U/miniupnpd.out" 2>&1
+EOT
+	chmod 755 "$U/uci" "$U/init"
+}
+
+# hook: the ifup hotplug event of mape1, as OpenWrt's hotplug runs it.
+hook() {
+	ACTION=ifup INTERFACE=mape1 UCI="$U/uci" MAPE_UPNP_BASE="$U/base.conf" \
+		MAPE_UPNP_CONF="$U/miniupnpd-mape.conf" MINIUPNPD_INIT="$U/init" \
+		sh /vmtest/95-mapehelper-upnp
+}
+
+# configure: what happens at ifup. Normally the hook; with
+# vmtest.upnplines=0 (the negative control of the whole scenario) the same
+# restart with the base and no permission lines at all.
+configure() {
+	if [ "${VMTEST_upnplines:-1}" = 1 ]; then
+		hook
+	else
+		{
+			grep -v -e '^allow ' -e '^deny ' "$U/base.conf"
+			n ce1 mapehelper upnp --interface mape1 | grep -v -e '^allow ' -e '^deny ' -e '^ext_ifname='
+		} >"$U/miniupnpd-mape.conf"
+		"$U/init" restart
+	fi
+	upnp_wait
+}
+
+# upnp_wait: wait until the restarted miniupnpd answers UPnP.
+upnp_wait() {
 	# The daemon writes its pid file after the fork.
 	UPNPD=""
 	_i=0
@@ -176,34 +235,45 @@ upnp_tables "$TUN"
 n h1 sink -tcp 8080,7000 -udp 9090 -ctl 127.0.0.1:9100 >/dev/null 2>&1 &
 SINK=$!
 
+write_base
+write_stubs
+
 step control
-# Negative control: the same miniupnpd without our permission lines.
-n ce1 mapehelper upnp --interface mape1 | grep -v -e '^allow ' -e '^deny ' >"$U/control.conf"
-if upnp_start "$U/control.conf"; then
+# Negative control: the same miniupnpd, base config and shared IPv4, but
+# no permission lines at all (miniupnpd's default is to accept).
+{
+	grep -v -e '^allow ' -e '^deny ' "$U/base.conf"
+	echo "ext_ip=$CE1_IPV4"
+} >"$U/miniupnpd-mape.conf"
+"$U/init" restart
+if upnp_wait; then
 	p="$(add 8080 80 TCP)"
 	verdict "control: without mapehelper's lines miniupnpd grants external port 80" "$(is "$p" = 80)" \
-		"upnpc -a 192.168.1.2 8080 80 TCP -> '${p:-refused}'; $(head -n 3 "$U/add.out" | tr '\n' ' ')"
+		"upnpc -a 192.168.1.2 8080 80 TCP -> '${p:-refused}'"
 	r="$(inbound 80 tcp)"
 	verdict "control: that grant can never be reached (80 is outside our sets)" "$(is "${r%% *}" = 0)" \
 		"tcp ${r%% *}/5 from $SERVER to $CE1_IPV4:80"
-	n h1 upnpc -u "$URL" -d 80 TCP >/dev/null 2>&1
 fi
 upnp_stop
-rm -f "$U/leases"
+rm -f "$U/leases" "$U/miniupnpd-mape.conf" "$U/restarts"
 
 step grants
 n ce1 mapehelper upnp --interface mape1 >"$U/lines.conf" 2>"$U/lines.err"
-# vmtest.upnplines=0 (negative control of the whole scenario): miniupnpd
-# runs without our permission lines; the checks below must fail.
-LINES="$U/lines.conf"
-[ "${VMTEST_upnplines:-1}" = 1 ] || LINES="$U/control.conf"
 want="$(echo "$S1" | tr ',' '\n' | sed 's/$/ 0.0.0.0\/0 1024-65535/; s/^/allow /')"
 got="$(grep '^allow ' "$U/lines.conf")"
 verdict "mapehelper upnp: one allow line per port set of PSID $CE1_PSID, then deny, ext_ip and ext_ifname" \
 	"$(is "$got" = "$want" -a "$(tail -n 1 "$U/lines.conf")" = "deny 0-65535 0.0.0.0/0 0-65535" -a \
 		-n "$(grep -x "ext_ip=$CE1_IPV4" "$U/lines.conf")" -a -n "$(grep -x "ext_ifname=$TUN" "$U/lines.conf")")" \
 	"$(grep -c '^allow ' "$U/lines.conf") allow lines; $(grep -v '^allow ' "$U/lines.conf" | tr '\n' ';')"
-if upnp_start "$LINES"; then
+UCI_CONFIG_FILE=/etc/miniupnpd-other.conf hook
+verdict "hook: does nothing unless upnpd.config.config_file names its file" \
+	"$(is ! -e "$U/miniupnpd-mape.conf" -a ! -e "$U/restarts")" "config written: $(is -e "$U/miniupnpd-mape.conf"), restarts: $(grep -c . "$U/restarts" 2>/dev/null || echo 0)"
+if configure; then
+	c="$U/miniupnpd-mape.conf"
+	verdict "hook: the config is the base without its permission lines plus ours" \
+		"$(is "$(grep -c '^allow .* 0.0.0.0/0 1024-65535$' "$c")" = "$(echo "$S1" | tr ',' '\n' | wc -l)" -a \
+			"$(grep -c -e '192.168.1.0/24' "$c")" = 0 -a "$(grep -c '^ext_ifname=' "$c")" = 1 -a "$(tail -n 1 "$c")" = "deny 0-65535 0.0.0.0/0 0-65535")" \
+		"$(grep -c '^allow ' "$c") allow lines, preset lines $(grep -c -e '192.168.1.0/24' "$c"), ext_ifname lines $(grep -c '^ext_ifname=' "$c"), last: $(tail -n 1 "$c")"
 	ext="$(sed -n 's/^ExternalIPAddress = //p' "$U/s.out")"
 	verdict "UPnP announces the shared IPv4" "$(is "$ext" = "$CE1_IPV4")" "ExternalIPAddress = $ext"
 	want1="$(echo "$S1" | cut -d, -f2 | cut -d- -f1)"
@@ -262,14 +332,11 @@ if ! o="$(ce_up ce1 mape1 CE1B 2>&1)"; then
 	verdict "up on the new prefix" 0 "$o"
 fi
 wait_dad ce1
-upnp_stop
-upnp_tables "$TUN"
 n ce1 mapehelper upnp --interface mape1 >"$U/lines.conf"
 want="$(echo "$S1B" | tr ',' '\n' | sed 's/$/ 0.0.0.0\/0 1024-65535/; s/^/allow /')"
 verdict "after the prefix change the lines are PSID $CE1B_PSID's sets" "$(is "$(grep '^allow ' "$U/lines.conf")" = "$want")" \
 	"$(grep -m2 '^allow ' "$U/lines.conf" | tr '\n' ';')…"
-[ "${VMTEST_upnplines:-1}" = 1 ] || grep -v -e '^allow ' -e '^deny ' "$U/lines.conf" >"$U/control.conf"
-if upnp_start "$LINES"; then
+if configure; then
 	ports="$(dnat_ports | tr '\n' ' ')"
 	stale=0
 	for q in $ports; do [ "$(inset "$q" "$S1B")" = 1 ] || stale=$((stale + 1)); done
@@ -290,12 +357,22 @@ if upnp_start "$LINES"; then
 	o="$(n h1 natpmpc -gw 192.168.1.1 -proto udp -int 9090 -ext 80)"
 	verdict "NAT-PMP after the change: 80 moves into a new set" "$(inset "$(jf external_port "$o")" "$S1B")" "$o"
 fi
+
+step down
+# An ifup whose up failed (here: the interface is down): the hook keeps
+# the previous config and does not restart miniupnpd.
+ce_down ce1 mape1 >/dev/null 2>&1
+before="$(md5sum <"$U/miniupnpd-mape.conf")"
+r0="$(wc -l <"$U/restarts")"
+hook
+verdict "hook: without an up interface the config and miniupnpd stay" \
+	"$(is "$(md5sum <"$U/miniupnpd-mape.conf")" = "$before" -a "$(wc -l <"$U/restarts")" = "$r0" -a ! -e "$U/miniupnpd-mape.conf.new")" \
+	"restarts $r0 -> $(wc -l <"$U/restarts"); config $(is "$(md5sum <"$U/miniupnpd-mape.conf")" = "$before" | sed 's/1/unchanged/; s/0/changed/')"
 upnp_stop
 kill "$SINK" 2>/dev/null
 drops="$(br_drops ce1 ce1b)"
 verdict "BR drops stay 0" "$(is "$drops" = 0)" "drop counters ce1+ce1b+other = $drops"
 echo "VMTEST FIGURE upnp_br_drops=$drops"
-echo "VMTEST syslogd: $(pidof syslogd) $(ls -l /dev/log 2>&1)"
 sed 's/^.*miniupnpd\[[0-9]*\]: //' "$U/syslog" | grep -i -e 'permission\|denied\|not allowed\|reserved\|error\|fail\|redirecting' | sort | uniq -c | sed 's/^/VMTEST miniupnpd log: /' | head -n 20
 step finished
 echo "VMTEST SUMMARY pass=$PASSES fail=$FAILS elapsed=$(($(date +%s) - START))s"
