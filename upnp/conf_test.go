@@ -72,44 +72,80 @@ func TestConf(t *testing.T) {
 	}
 }
 
+// sets is the port sets of a PSID by RFC 7597 section 5.1, written out
+// here (offset a, PSID length k): A from 1, so ports below 2^(16-a) are
+// never in a set.
+func sets(a, k, psid int) []mapcalc.PortRange {
+	var out []mapcalc.PortRange
+	m := 16 - a - k
+	for i := 1; i < 1<<a; i++ {
+		lo := i<<(16-a) | psid<<m
+		out = append(out, mapcalc.PortRange{Lo: uint16(lo), Hi: uint16(lo + 1<<m - 1)})
+	}
+	return out
+}
+
 // Every port the lines allow is in a port set, every port of a set is
 // allowed, and the last line denies the rest: miniupnpd's first-match
-// evaluation, written out here, grants exactly our ports.
+// evaluation, written out here, grants exactly our ports (v6 plus: 240
+// ports in 15 sets; OCN: 1008 in 63).
 func TestConfGrantsExactlyTheSets(t *testing.T) {
-	rec := record(nil)
-	lines, err := Conf(rec)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		sets  []mapcalc.PortRange
+		ports int
+	}{
+		{"v6plus PSID 120", sets(4, 8, 120), 240},
+		{"OCN PSID 22", sets(6, 6, 22), 1008},
 	}
-	type rule struct {
-		allow  bool
-		lo, hi int
-	}
-	var rules []rule
-	for _, l := range lines {
-		var lo, hi int
-		if f := strings.Fields(l); len(f) == 4 && (f[0] == "allow" || f[0] == "deny") {
-			if _, err := fmt.Sscanf(f[1], "%d-%d", &lo, &hi); err != nil {
-				t.Fatalf("%q: %v", l, err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := record(func(r *state.Record) { r.PortSets = tc.sets })
+			lines, err := Conf(rec)
+			if err != nil {
+				t.Fatal(err)
 			}
-			rules = append(rules, rule{f[0] == "allow", lo, hi})
-		}
-	}
-	for port := 0; port <= 65535; port++ {
-		granted := true // miniupnpd's default when no line matches
-		for _, r := range rules {
-			if port >= r.lo && port <= r.hi {
-				granted = r.allow
-				break
+			type rule struct {
+				allow  bool
+				lo, hi int
 			}
-		}
-		inSet := false
-		for _, p := range rec.PortSets {
-			inSet = inSet || p.Contains(uint16(port))
-		}
-		if granted != inSet {
-			t.Fatalf("port %d: granted %v, in a set %v", port, granted, inSet)
-		}
+			var rules []rule
+			for _, l := range lines {
+				var lo, hi int
+				if f := strings.Fields(l); len(f) == 4 && (f[0] == "allow" || f[0] == "deny") {
+					if _, err := fmt.Sscanf(f[1], "%d-%d", &lo, &hi); err != nil {
+						t.Fatalf("%q: %v", l, err)
+					}
+					rules = append(rules, rule{f[0] == "allow", lo, hi})
+				}
+			}
+			if len(rules) != len(tc.sets)+1 {
+				t.Fatalf("%d permission lines for %d sets", len(rules), len(tc.sets))
+			}
+			granted := 0
+			for port := 0; port <= 65535; port++ {
+				ok := true // miniupnpd's default when no line matches
+				for _, r := range rules {
+					if port >= r.lo && port <= r.hi {
+						ok = r.allow
+						break
+					}
+				}
+				inSet := false
+				for _, p := range rec.PortSets {
+					inSet = inSet || p.Contains(uint16(port))
+				}
+				if ok != inSet {
+					t.Fatalf("port %d: granted %v, in a set %v", port, ok, inSet)
+				}
+				if ok {
+					granted++
+				}
+			}
+			if granted != tc.ports {
+				t.Errorf("%d ports granted, want %d", granted, tc.ports)
+			}
+		})
 	}
 }
 
