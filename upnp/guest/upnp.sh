@@ -234,6 +234,8 @@ TUN="$(js tunnel "$(tr -d '\n\t ' </var/run/mapehelper/mape1.json)")"
 upnp_tables "$TUN"
 n h1 sink -tcp 8080,7000 -udp 9090 -ctl 127.0.0.1:9100 >/dev/null 2>&1 &
 SINK=$!
+n srv sink -udp 9001 -ctl 127.0.0.1:9000 >/dev/null 2>&1 &
+SRVSINK=$!
 
 write_base
 write_stubs
@@ -293,6 +295,15 @@ if configure; then
 	set -- $r
 	verdict "UPnP: udp mapping of in-set port $want2 works from the server side" \
 		"$(is "$p" = "$want2" -a "$1" = 5 -a "$3" = 0 -a "$4" = 0)" "granted '${p:-refused}'; udp $1/5; LAN host saw $2; wrong_src $3; br_drops=$4"
+	# Measured, not asserted (the outbound mapping is our SNAT's, issue 13
+	# part 1): a game that maps UDP 9191 and then talks from 9191 — which
+	# source port does a server see?
+	want3=$((want2 + 1))
+	p3="$(add 9191 "$want3" UDP)"
+	n h1 probe udp -to "$SERVER:9001" -n 1 -lport 9191 -timeout 3s >/dev/null
+	seen="$(n srv probe seen -ctl 127.0.0.1:9000 -ports "$want3-$want3" -src "$CE1_IPV4")"
+	soft "UPnP: outbound UDP from the mapped internal port 9191 leaves from its granted port $want3" \
+		"$(is "$(jf in_set "$seen")" = 1)" "granted '${p3:-refused}'; server saw $(jf n "$seen") flow(s), from the granted port: $(jf in_set "$seen"), wrong_src $(jf wrong_src "$seen")"
 	p="$(add 8080 80 TCP)"
 	verdict "UPnP AddPortMapping of port 80 is refused" "$(is -z "$p")" \
 		"upnpc -a 192.168.1.2 8080 80 TCP -> '${p:-refused}': $(grep -m1 -i 'failed' "$U/add.out")"
@@ -369,7 +380,7 @@ verdict "hook: without an up interface the config and miniupnpd stay" \
 	"$(is "$(md5sum <"$U/miniupnpd-mape.conf")" = "$before" -a "$(wc -l <"$U/restarts")" = "$r0" -a ! -e "$U/miniupnpd-mape.conf.new")" \
 	"restarts $r0 -> $(wc -l <"$U/restarts"); config $(is "$(md5sum <"$U/miniupnpd-mape.conf")" = "$before" | sed 's/1/unchanged/; s/0/changed/')"
 upnp_stop
-kill "$SINK" 2>/dev/null
+kill "$SINK" "$SRVSINK" 2>/dev/null
 drops="$(br_drops ce1 ce1b)"
 verdict "BR drops stay 0" "$(is "$drops" = 0)" "drop counters ce1+ce1b+other = $drops"
 echo "VMTEST FIGURE upnp_br_drops=$drops"
