@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/google/nftables v0.3.0
+	github.com/jackpal/go-nat-pmp v1.1.0
 	github.com/mdlayher/netlink v1.7.3-0.20250113171957-fbb4dce95f42
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5

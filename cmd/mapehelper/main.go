@@ -49,6 +49,7 @@ func commands() []command {
 		{"up", "create the tunnel and the nftables rules for an interface", runUp},
 		{"down", "remove the tunnel and the nftables rules of an interface", runDown},
 		{"status", "show the state of every MAP interface", runStatus},
+		{"upnp", "miniupnpd.conf lines that keep UPnP/NAT-PMP/PCP inside our port sets", runUPnP},
 		{"rpcd", "rpcd exec plugin protocol (list / call METHOD)", runRPCD},
 		{"linkprefix", "the tunnel link's prefix the rule uses, from netifd's status on stdin", runLinkPrefix},
 		{"version", "print the version", runVersion},
