@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"strings"
 
@@ -15,20 +14,11 @@ import (
 // upnp says why these lines). It reads only the state file `up` wrote, so
 // it is cheap enough for a hook that runs on every ifup.
 func runUPnP(e *env, args []string) error {
-	fs := flag.NewFlagSet("upnp", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := e.newFlagSet("upnp", "Usage: mapehelper upnp [--interface NAME]\n\nPrints the miniupnpd.conf lines (ext_ifname, ext_ip, one allow line per\nport set, a final deny) that make miniupnpd grant only external ports the\nISP delivers to this line. See docs/upnp.md.")
 	iface := fs.String("interface", "", "the MAP interface (default: the only one that is up)")
 	stateDir := fs.String("state-dir", state.DefaultDir, "directory of the state files `mapehelper up` writes")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mapehelper upnp [--interface NAME]\n\nPrints the miniupnpd.conf lines (ext_ifname, ext_ip, one allow line per\nport set, a final deny) that make miniupnpd grant only external ports the\nISP delivers to this line. See docs/upnp.md.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usagef("unexpected argument %q", pos[0])
 	}
 	rec, err := upnpRecord(*stateDir, *iface)
 	if err != nil {
