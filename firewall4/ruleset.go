@@ -50,6 +50,7 @@ const (
 	// ISP, whose BR drops it anyway. Runs after every NAT chain.
 	ChainGuard = "guard" // filter postrouting, priority srcnat + 1
 	ChainWalk  = "walk"  // tries every port set in order
+	ChainEIM   = "eim"   // tries the port sets the LAN endpoint already has a connection in
 )
 
 // The per-set count sets are created without a size. The kernel sizes a
@@ -160,6 +161,10 @@ func TryChain(i int) string { return fmt.Sprintf("try_%d", i) }
 // OccSet names the dynamic set that counts port set i's connections per
 // destination.
 func OccSet(i int) string { return fmt.Sprintf("occ_%d", i) }
+
+// EIMSet names the dynamic set of the LAN endpoints (protocol, address,
+// port) with a live connection in port set i.
+func EIMSet(i int) string { return fmt.Sprintf("eim_%d", i) }
 
 // built is the model New built (or, for a Ruleset made without New, a
 // fresh one).
