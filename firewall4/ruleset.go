@@ -20,6 +20,12 @@
 // than it is while that connection lives; the fallback when every set
 // looks full is numgen, as without counts.
 //
+// Endpoint-independent mapping (RFC 4787 REQ-1): a TCP/UDP connection
+// whose LAN endpoint already has a connection in a set tries that set
+// first, where the kernel's NAT reuses the endpoint's external port; a
+// new UDP endpoint on an in-set port tries its own set (port
+// preservation). See model.go and docs/dataplane.md.
+//
 // One model, two outputs: New builds the table once as typed statements
 // (model.go); the fw4 include and Render are its text, Apply sends its
 // netlink form (nftexpr_linux.go). A rule is written once, in model.go.
