@@ -32,6 +32,9 @@ func TestApplyAgreesWithRender(t *testing.T) {
 		"ocn":    ocnSets(),
 		"single": {{Lo: 5000, Hi: 5000}},
 		"none":   nil,
+		// The source port map's edge cases: adjacent ranges (no interval
+		// end between them), a single port, a range ending at 65535.
+		"adjacent": {{Lo: 1024, Hi: 2047}, {Lo: 2048, Hi: 4095}, {Lo: 5000, Hi: 5000}, {Lo: 65520, Hi: 65535}},
 	}
 	for name, sets := range shapes {
 		t.Run(name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/mapehelper/mapehelper/dataplane/nstest"
+	"github.com/mapehelper/mapehelper/mapcalc"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -37,6 +38,12 @@ var extraRules = []struct {
 	{SetChain(2), func(rs *Ruleset) rule {
 		return rule{oif(rs.Tunnel), numgenVmap{[]string{SetChain(0), SetChain(1)}}}
 	}, `oifname "map-wan_mape" numgen inc mod 2 vmap { 0 : jump set_0, 1 : jump set_1 }`},
+	{ChainGuard, func(rs *Ruleset) rule {
+		return rule{oif(rs.Tunnel), matchInSet{EIMSet(1), countKeyPort}, drop()}
+	}, `oifname "map-wan_mape" meta l4proto . ip daddr . th dport @eim_1 drop`},
+	{SetChain(4), func(rs *Ruleset) rule {
+		return rule{matchIfname{name: rs.Tunnel}, sportVmap{[]mapcalc.PortRange{{Lo: 7, Hi: 7}, {Lo: 8, Hi: 100}}, []string{SetChain(0), SetChain(1)}}}
+	}, `iifname "map-wan_mape" udp sport vmap { 7 : jump set_0, 8-100 : jump set_1 }`},
 }
 
 // withRule is the model of rs with r appended to chain.

@@ -193,46 +193,74 @@ func keyRegister(w int) uint32 {
 	return unix.NFT_REG32_00 + uint32(w)
 }
 
-// countOver: the key fields loaded into consecutive registers, then a
-// dynset add carrying the connlimit expression.
-func (c countOver) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
-	s := x.sets[c.set]
+// loadKey loads the fields of a concatenated key into consecutive
+// registers from keyRegister(0), and returns the named set.
+func (x *ruleCtx) loadKey(to []expr.Any, set string, key []keyPart) ([]expr.Any, *nftables.Set, error) {
+	s := x.sets[set]
 	if s == nil {
-		return nil, fmt.Errorf("no set %s in the model", c.set)
+		return nil, nil, fmt.Errorf("no set %s in the model", set)
 	}
-	exprs := to
-	for w, k := range c.key { // every field here fits one 32-bit word
+	for w, k := range key { // every field here fits one 32-bit word
 		reg := keyRegister(w)
 		switch k {
 		case keyL4Proto:
-			exprs = append(exprs, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg})
+			to = append(to, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg})
 		case keyDaddr:
-			exprs = append(exprs, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
+			to = append(to, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
+		case keySaddr:
+			to = append(to, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4})
 		case keyDport:
-			exprs = append(exprs, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
+			to = append(to, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
+		case keySport:
+			to = append(to, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 2})
 		case keyZeroPort:
-			exprs = append(exprs, &expr.Immediate{Register: reg, Data: []byte{0, 0}})
+			to = append(to, &expr.Immediate{Register: reg, Data: []byte{0, 0}})
 		default:
-			return nil, fmt.Errorf("key field %d has no netlink form", k)
+			return nil, nil, fmt.Errorf("key field %d has no netlink form", k)
 		}
+	}
+	return to, s, nil
+}
+
+// countOver: the key fields loaded into consecutive registers, then a
+// dynset add carrying the connlimit expression.
+func (c countOver) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	exprs, s, err := x.loadKey(to, c.set, c.key)
+	if err != nil {
+		return nil, err
 	}
 	return append(exprs, &expr.Dynset{SrcRegKey: keyRegister(0), SetName: s.Name, SetID: s.ID, Operation: unix.NFT_DYNSET_OP_ADD,
 		Exprs: []expr.Any{&expr.Connlimit{Count: uint32(c.over), Flags: connlimitInvert}}}), nil
 }
 
+// matchInSet: the key loaded as for countOver, then a lookup.
+func (m matchInSet) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	exprs, s, err := x.loadKey(to, m.set, m.key)
+	if err != nil {
+		return nil, err
+	}
+	return append(exprs, &expr.Lookup{SourceRegister: keyRegister(0), SetName: s.Name, SetID: s.ID}), nil
+}
+
 // numgenVmap: an anonymous verdict map looked up by the number.
-//
-// numgen yields a host-order integer, but google/nftables marks every
-// anonymous set's key as big-endian, so nft would list host-order keys
-// byte-swapped (0, 16777216, …). Converting the number to network order
-// first and storing big-endian keys gives the same lookups and lists as
-// exactly `numgen inc mod N vmap { 0 : jump set_0, … }` (nft hides the
-// byteorder step), which is what the include says.
 func (n numgenVmap) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	return x.indexVmap(append(to, &expr.Numgen{Register: 1, Type: unix.NFT_NG_INCREMENTAL, Modulus: uint32(len(n.chains))}), n.chains)
+}
+
+// indexVmap appends the lookup of register 1 (a host-order number
+// 0..N-1) in an anonymous verdict map to jump chains[i].
+//
+// numgen yields a host-order integer, but google/nftables marks
+// every anonymous set's key as big-endian, so nft would list host-order
+// keys byte-swapped (0, 16777216, …). Converting the number to network
+// order first and storing big-endian keys gives the same lookups and lists
+// as exactly `… mod N vmap { 0 : jump set_0, … }` (nft hides the byteorder
+// step), which is what the include says.
+func (x *ruleCtx) indexVmap(to []expr.Any, chains []string) ([]expr.Any, error) {
 	vmap := &nftables.Set{Table: x.t, Anonymous: true, Constant: true, IsMap: true,
 		KeyType: nftables.TypeInteger, DataType: nftables.TypeVerdict}
-	elems := make([]nftables.SetElement, len(n.chains))
-	for i, c := range n.chains {
+	elems := make([]nftables.SetElement, len(chains))
+	for i, c := range chains {
 		elems[i] = nftables.SetElement{Key: binary.BigEndian.AppendUint32(nil, uint32(i)),
 			VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: c}}
 	}
@@ -240,8 +268,37 @@ func (n numgenVmap) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
 		return nil, fmt.Errorf("add verdict map: %w", err)
 	}
 	return append(to,
-		&expr.Numgen{Register: 1, Type: unix.NFT_NG_INCREMENTAL, Modulus: uint32(len(n.chains))},
 		&expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4},
+		&expr.Lookup{SourceRegister: 1, IsDestRegSet: true, DestRegister: 0, SetName: vmap.Name, SetID: vmap.ID}), nil
+}
+
+// sportVmap: `meta l4proto udp` (the dependency nft adds and hides), then
+// an anonymous interval verdict map on the source port, with
+// the elements nft sends for it: the start of each range carries the
+// verdict, the port after it is an interval end (left out when the next
+// range starts there or the range ends at 65535), and a leading end at
+// port 0 closes the gap below the first range.
+func (s sportVmap) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	vmap := &nftables.Set{Table: x.t, Anonymous: true, Constant: true, IsMap: true, Interval: true,
+		KeyType: nftables.TypeInetService, DataType: nftables.TypeVerdict}
+	port := func(p uint16) []byte { return binary.BigEndian.AppendUint16(nil, p) }
+	var elems []nftables.SetElement
+	if len(s.ranges) > 0 && s.ranges[0].Lo > 0 {
+		elems = append(elems, nftables.SetElement{Key: port(0), IntervalEnd: true})
+	}
+	for i, r := range s.ranges {
+		elems = append(elems, nftables.SetElement{Key: port(r.Lo), VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: s.chains[i]}})
+		if r.Hi != 65535 && (i+1 == len(s.ranges) || s.ranges[i+1].Lo != r.Hi+1) {
+			elems = append(elems, nftables.SetElement{Key: port(r.Hi + 1), IntervalEnd: true})
+		}
+	}
+	if err := x.c.AddSet(vmap, elems); err != nil {
+		return nil, fmt.Errorf("add port verdict map: %w", err)
+	}
+	return append(to,
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_UDP}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 2},
 		&expr.Lookup{SourceRegister: 1, IsDestRegSet: true, DestRegister: 0, SetName: vmap.Name, SetID: vmap.ID}), nil
 }
 

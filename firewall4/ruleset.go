@@ -20,6 +20,12 @@
 // than it is while that connection lives; the fallback when every set
 // looks full is numgen, as without counts.
 //
+// Endpoint-independent mapping (RFC 4787 REQ-1): a TCP/UDP connection
+// whose LAN endpoint already has a connection in a set tries that set
+// first, where the kernel's NAT reuses the endpoint's external port; a
+// new UDP endpoint on an in-set port tries its own set (port
+// preservation). See model.go and docs/dataplane.md.
+//
 // One model, two outputs: New builds the table once as typed statements
 // (model.go); the fw4 include and Render are its text, Apply sends its
 // netlink form (nftexpr_linux.go). A rule is written once, in model.go.
@@ -50,6 +56,7 @@ const (
 	// ISP, whose BR drops it anyway. Runs after every NAT chain.
 	ChainGuard = "guard" // filter postrouting, priority srcnat + 1
 	ChainWalk  = "walk"  // tries every port set in order
+	ChainEIM   = "eim"   // tries the port sets the LAN endpoint already has a connection in
 )
 
 // The per-set count sets are created without a size. The kernel sizes a
@@ -160,6 +167,10 @@ func TryChain(i int) string { return fmt.Sprintf("try_%d", i) }
 // OccSet names the dynamic set that counts port set i's connections per
 // destination.
 func OccSet(i int) string { return fmt.Sprintf("occ_%d", i) }
+
+// EIMSet names the dynamic set of the LAN endpoints (protocol, address,
+// port) with a live connection in port set i.
+func EIMSet(i int) string { return fmt.Sprintf("eim_%d", i) }
 
 // built is the model New built (or, for a Ruleset made without New, a
 // fresh one).

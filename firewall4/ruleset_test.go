@@ -42,8 +42,8 @@ func TestRenderSeed(t *testing.T) {
 	for _, want := range []string{
 		"table ip mapehelper_wan_mape {\n",
 		"\tset occ_0 {\n\t\ttype inet_proto . ipv4_addr . inet_service\n\t\tsize 65535\n\t\tflags dynamic\n\t}\n",
-		"\tchain set_0 {\n\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:6016-6031\n\t}\n",
-		"\tchain set_14 {\n\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:63360-63375\n\t}\n",
+		"\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:6016-6031\n\t}\n",
+		"\tchain set_14 {\n\t\tmeta l4proto { tcp, udp } add @eim_14 { meta l4proto . ip saddr . th sport ct count over 0 }\n\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:63360-63375\n\t}\n",
 		"\tchain try_3 {\n" +
 			"\t\tmeta l4proto != icmp add @occ_3 { meta l4proto . ip daddr . th dport ct count over 16 } return\n" +
 			"\t\tmeta l4proto icmp add @occ_3 { meta l4proto . ip daddr . 0 ct count over 16 } return\n" +
@@ -51,7 +51,16 @@ func TestRenderSeed(t *testing.T) {
 		"\tchain walk {\n\t\tjump try_0\n\t\tjump try_1\n",
 		"\t\tjump try_14\n\t}\n",
 		"type nat hook postrouting priority srcnat - 1; policy accept;",
-		"\t\toifname \"map-wan_mape\" meta l4proto { icmp, tcp, udp } numgen inc mod 15 vmap { 0 : jump try_0, 1 : jump try_1,",
+		// Endpoint-independent mapping (issue 13): a TCP/UDP connection
+		// tries first the sets its LAN endpoint already has a connection
+		// in, then (UDP) its source port's set, then the set numgen picks.
+		"\tset eim_14 {\n\t\ttype inet_proto . ipv4_addr . inet_service\n\t\tsize 65535\n\t\tflags dynamic\n\t}\n",
+		"\tchain set_0 {\n\t\tmeta l4proto { tcp, udp } add @eim_0 { meta l4proto . ip saddr . th sport ct count over 0 }\n",
+		"\tchain eim {\n\t\tmeta l4proto . ip saddr . th sport @eim_0 jump try_0\n",
+		"\t\tmeta l4proto . ip saddr . th sport @eim_14 jump try_14\n\t}\n",
+		"\t\toifname \"map-wan_mape\" meta l4proto { tcp, udp } jump eim\n" +
+			"\t\toifname \"map-wan_mape\" udp sport vmap { 6016-6031 : jump try_0, 10112-10127 : jump try_1,",
+		"63360-63375 : jump try_14 }\n\t\toifname \"map-wan_mape\" meta l4proto { icmp, tcp, udp } numgen inc mod 15 vmap { 0 : jump try_0, 1 : jump try_1,",
 		"14 : jump try_14 }\n\t\toifname \"map-wan_mape\" meta l4proto { icmp, tcp, udp } jump walk\n" +
 			"\t\toifname \"map-wan_mape\" meta l4proto { icmp, tcp, udp } numgen inc mod 15 vmap { 0 : jump set_0,",
 		"14 : jump set_14 }\n\t}\n",
@@ -62,16 +71,16 @@ func TestRenderSeed(t *testing.T) {
 			t.Errorf("render lacks %q\n%s", want, got)
 		}
 	}
-	for what, want := range map[string]int{"snat to": 15, "set occ_": 15, "chain try_": 15, "} return": 30, "goto set_": 15, "jump walk": 1,
+	for what, want := range map[string]int{"snat to": 15, "set occ_": 15, "set eim_": 15, "ct count over 0 }": 15, "chain try_": 15, "} return": 30, "goto set_": 15, "jump walk": 1,
 		"\tchain guard {\n\t\ttype filter hook postrouting priority srcnat + 1; policy accept;\n\t\toifname \"map-wan_mape\" ip saddr != 14.8.52.86 drop\n\t}\n": 1} {
 		if n := strings.Count(got, what); n != want {
 			t.Errorf("%d × %q, want %d", n, what, want)
 		}
 	}
 	chains := rs.Chains()
-	for i, want := range map[int]string{0: "set_0", 14: "set_14", 15: "try_0", 29: "try_14", 30: "walk", 31: "srcnat", 32: "mss", 33: "guard"} { // the order nft lists
-		if len(chains) != 34 || chains[i] != want {
-			t.Errorf("chains %v: want %s at %d of 34", chains, want, i)
+	for i, want := range map[int]string{0: "set_0", 14: "set_14", 15: "try_0", 29: "try_14", 30: "walk", 31: "eim", 32: "srcnat", 33: "mss", 34: "guard"} { // the order nft lists
+		if len(chains) != 35 || chains[i] != want {
+			t.Errorf("chains %v: want %s at %d of 35", chains, want, i)
 		}
 	}
 	inc := rs.Include()
@@ -90,15 +99,16 @@ func TestRenderEdgeCases(t *testing.T) {
 		{"no mss", func(c *Config) { c.MTU = 0 }, []string{"srcnat"}, []string{"chain mss", "maxseg"}},
 		// One set: nowhere else to send a connection, so nothing is counted.
 		{"single port", func(c *Config) { c.PortSets = []mapcalc.PortRange{{Lo: 5000, Hi: 5000}} },
-			[]string{"snat to 14.8.52.86:5000\n", `"map-wan_mape" numgen inc mod 1 vmap { 0 : jump set_0 }`}, []string{"occ_", "walk", "try_"}},
+			[]string{"snat to 14.8.52.86:5000\n", `"map-wan_mape" numgen inc mod 1 vmap { 0 : jump set_0 }`}, []string{"occ_", "walk", "try_", "eim"}},
 		{"no port sets", func(c *Config) { c.PortSets = nil },
 			[]string{"snat to 14.8.52.86\n", `"map-wan_mape" numgen inc mod 1 vmap { 0 : jump set_0 }`}, []string{"14.8.52.86:", "occ_", "walk"}},
 		// Each set is full at its own size.
 		{"uneven sets", func(c *Config) { c.PortSets = []mapcalc.PortRange{{Lo: 5000, Hi: 5000}, {Lo: 6000, Hi: 6003}} },
 			[]string{"@occ_0 { meta l4proto . ip daddr . th dport ct count over 1 } return", "@occ_1 { meta l4proto . ip daddr . 0 ct count over 4 } return",
-				"snat to 14.8.52.86:5000\n", "snat to 14.8.52.86:6000-6003\n", "numgen inc mod 2 vmap { 0 : jump try_0, 1 : jump try_1 }",
+				"snat to 14.8.52.86:5000\n", "snat to 14.8.52.86:6000-6003\n", "udp sport vmap { 5000 : jump try_0, 6000-6003 : jump try_1 }",
+				"numgen inc mod 2 vmap { 0 : jump try_0, 1 : jump try_1 }",
 				"numgen inc mod 2 vmap { 0 : jump set_0, 1 : jump set_1 }"}, nil},
-		{"ocn", func(c *Config) { c.PortSets = ocnSets() }, []string{"mod 63 vmap", "62 : jump try_62 }", "62 : jump set_62 }", "set occ_62 {", "goto set_62\n\t}\n", "jump try_62\n\t}\n"}, nil},
+		{"ocn", func(c *Config) { c.PortSets = ocnSets() }, []string{"mod 63 vmap", "62 : jump try_62 }", "64592-64607 : jump try_62 }", "62 : jump set_62 }", "set occ_62 {", "goto set_62\n\t}\n", "jump try_62\n\t}\n"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -178,13 +188,18 @@ func FuzzNew(f *testing.F) {
 			entry = ": jump try_"
 			// Every set is counted, tried first by its own chain and
 			// reachable from walk.
-			for what, want := range map[string]int{"set occ_": len(sets), "} return": 2 * len(sets), "\t\tjump try_": len(sets), "goto set_": len(sets)} {
+			for what, want := range map[string]int{"set occ_": len(sets), "set eim_": len(sets), "} return": 2 * len(sets), "\t\tjump try_": len(sets),
+				"goto set_": len(sets), "@eim_": 2 * len(sets)} {
 				if n := strings.Count(out, what); n != want {
 					t.Fatalf("%d × %q for %d sets, want %d", n, what, len(sets), want)
 				}
 			}
 		}
-		if n := strings.Count(out, entry); n != max(len(sets), 1) {
+		entries := max(len(sets), 1) // numgen's
+		if len(sets) > 1 {
+			entries *= 2 // and the source port map's
+		}
+		if n := strings.Count(out, entry); n != entries {
 			t.Fatalf("%d vmap entries for %d sets", n, len(sets))
 		}
 		if (rs.MSS != 0) != strings.Contains(out, "maxseg") {
@@ -212,7 +227,7 @@ func TestIncludeLeavesCountSetsUnsized(t *testing.T) {
 	if strings.Contains(inc, "\t\tsize ") {
 		t.Fatalf("include sizes a count set (allocated up front on load):\n%s", inc)
 	}
-	if n := strings.Count(rs.Render(), "size 65535"); n != len(cfg.PortSets) {
-		t.Fatalf("Render shows %d element limits, want %d (one per count set, as nft list prints)", n, len(cfg.PortSets))
+	if n := strings.Count(rs.Render(), "size 65535"); n != 2*len(cfg.PortSets) {
+		t.Fatalf("Render shows %d element limits, want %d (one per count set occ_i and eim_i, as nft list prints)", n, 2*len(cfg.PortSets))
 	}
 }

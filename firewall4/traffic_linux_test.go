@@ -437,3 +437,121 @@ func inSets(port uint16) bool {
 	}
 	return false
 }
+
+// lanHost adds a LAN host L (192.168.1.2) behind router R of trafficPair
+// (192.168.1.1, forwarding): what R sends itself has R's shared address
+// as its source, which the kernel's NAT treats differently from a LAN
+// host's (it keeps an in-range source unless taken, and never looks up
+// the source's other mappings).
+func lanHost(t *testing.T, r *nstest.NS) *nstest.NS {
+	t.Helper()
+	l := nstest.New(t)
+	r.Run(t, "ip", "link", "add", "lan0", "type", "veth", "peer", "name", "l0", "netns", l.Name)
+	r.Run(t, "ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")
+	r.Run(t, "ip", "link", "set", "lan0", "up")
+	r.Run(t, "sh", "-c", "echo 1 >/proc/sys/net/ipv4/ip_forward")
+	l.Run(t, "ip", "addr", "add", "192.168.1.2/24", "dev", "l0")
+	l.Run(t, "ip", "link", "set", "l0", "up")
+	l.Run(t, "ip", "link", "set", "lo", "up")
+	l.Run(t, "ip", "route", "add", "default", "via", "192.168.1.1")
+	return l
+}
+
+// TestTrafficEndpointIndependentMapping is RFC 4787's mapping test (issue
+// 13) in the kernel: UDP sockets of a LAN host each send to three server
+// ports, and every socket must be seen with one external port by all three
+// (REQ-1, endpoint-independent mapping); a socket bound to a port inside
+// the sets must be seen with that very port (port preservation; those
+// send first, so no other socket can have taken their port). With numgen
+// picking the set per connection, almost every socket gets three ports.
+func TestTrafficEndpointIndependentMapping(t *testing.T) {
+	for name, sets := range map[string][]mapcalc.PortRange{"v6plus": seedSets(), "ocn": ocnSets()} {
+		t.Run(name, func(t *testing.T) { trafficEndpointIndependentMapping(t, sets) })
+	}
+}
+
+func trafficEndpointIndependentMapping(t *testing.T, sets []mapcalc.PortRange) {
+	const preserved, random = 8, 40 // sockets on in-set ports, on ephemeral ports
+	dports := []int{7001, 7002, 7003}
+	r, s := trafficPair(t, sets)
+	l := lanHost(t, r)
+
+	// The servers record, per socket (its index is the payload), the
+	// source port they saw.
+	type seen struct{ sock, port int }
+	ch := make(chan seen, 3*(random+preserved))
+	var lerr error
+	for _, dp := range dports {
+		var pc net.PacketConn
+		s.Do(t, func() { pc, lerr = net.ListenPacket("udp4", fmt.Sprintf("198.51.100.1:%d", dp)) })
+		if lerr != nil {
+			t.Fatal(lerr)
+		}
+		defer pc.Close()
+		go func() {
+			buf := make([]byte, 64)
+			for {
+				n, a, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				var i int
+				if _, err := fmt.Sscan(string(buf[:n]), &i); err == nil {
+					ch <- seen{i, a.(*net.UDPAddr).Port}
+				}
+			}
+		}()
+	}
+
+	// Socket i < preserved is bound to the third port of the i-th set
+	// from the end (not set i, which numgen's round robin would pick for
+	// the i-th connection anyway), the others take an ephemeral port.
+	inSet := func(i int) int { return int(sets[len(sets)-1-i].Lo) + 2 }
+	var serr error
+	l.Do(t, func() {
+		for i := 0; i < preserved+random && serr == nil; i++ {
+			var laddr *net.UDPAddr
+			if i < preserved {
+				laddr = &net.UDPAddr{Port: inSet(i)}
+			}
+			var c *net.UDPConn
+			if c, serr = net.ListenUDP("udp4", laddr); serr != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+			for _, dp := range dports {
+				if _, serr = c.WriteToUDP([]byte(fmt.Sprint(i)), &net.UDPAddr{IP: net.ParseIP("198.51.100.1"), Port: dp}); serr != nil {
+					return
+				}
+			}
+		}
+	})
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	ports := make(map[int]map[int]bool) // socket -> external ports seen
+	timeout := time.After(5 * time.Second)
+	for got := 0; got < 3*(random+preserved); got++ {
+		select {
+		case o := <-ch:
+			if ports[o.sock] == nil {
+				ports[o.sock] = map[int]bool{}
+			}
+			ports[o.sock][o.port] = true
+		case <-timeout:
+			t.Fatalf("the servers received %d of %d datagrams", got, 3*(random+preserved))
+		}
+	}
+	kept := 0
+	for i := 0; i < preserved+random; i++ {
+		if len(ports[i]) == 1 {
+			kept++
+		} else {
+			t.Errorf("socket %d was seen with %d external ports towards %d destinations: %v", i, len(ports[i]), len(dports), ports[i])
+		}
+		if i < preserved && (len(ports[i]) != 1 || !ports[i][inSet(i)]) {
+			t.Errorf("socket %d bound to in-set port %d was seen with %v", i, inSet(i), ports[i])
+		}
+	}
+	t.Logf("%d of %d sockets kept one external port towards %d destinations (%d of them their own in-set port)", kept, random+preserved, len(dports), preserved)
+}

@@ -60,7 +60,7 @@ br_ce 3 ce1b "$CE1B_ADDR" "$CE1B_IPV4" "$S1B" "$V6PLUS_BR"
 br_ce 4 ce3 "$CE3_ADDR" "$CE3_IPV4" "$S3" "$OCN_BR"
 br_commit || verdict br-setup 0 "nft rejected the BR ruleset"
 
-n srv sink -tcp 8001,8002,8003,8004,8005,8006,8007,8008 -udp 9001,9002 -icmp -ctl 127.0.0.1:9000 &
+n srv sink -tcp 8001,8002,8003,8004,8005,8006,8007,8008 -udp 9001,9002,9003,9004,9005 -icmp -ctl 127.0.0.1:9000 &
 SINK=$!
 i=0
 until n srv probe seen >/dev/null 2>&1 && [ "$(jf fail "$(n srv probe seen)")" = 0 ]; do
@@ -158,6 +158,28 @@ frags=$(($(counter br ip6 brguard frag_ce1) - f0))
 verdict "udp 3000-byte datagrams ce1, fragmented both ways" "$(eqs "$(jf ok "$r")" 5 "$(jf in_set "$r")" 5 "$drops" 0 "$([ "$frags" -gt 0 ] && echo y)" y)" \
 	"$(figures x "$r" "$drops" "$frags non-first fragments reached the BR")"
 
+# mapping NAME HOST CE-BRNAME SETS IPV4: RFC 4787's mapping test (issue
+# 13): 40 UDP sockets of a LAN host, 3 of them bound to ports inside the
+# CE's set (they send first), each sending to three server ports that no
+# earlier test used (an earlier flow holding a bound port towards the same
+# destination would rightly move it: "unless taken towards that
+# destination"); prints "KEPT PRESERVED DROPS figures".
+mapping() {
+	_d0="$(br_drops "$3")"
+	_r="$(n "$2" probe mapping -to "$SERVER" -dports 9003,9004,9005 -n 40 -preserve 3 -ports "$4" -src "$5")"
+	_drops=$(($(br_drops "$3") - _d0))
+	n srv probe seen >/dev/null
+	echo "$(jf kept "$_r") $(jf preserved "$_r") $_drops $(jf ok "$_r")/40 sockets answered by all 3 destinations, $(jf kept "$_r")/40 seen with one external port (endpoint-independent), $(jf preserved "$_r")/3 kept their in-set port, distinct ports $(jf distinct "$_r"), outside the set $(jf out_of_set "$_r"), wrong source $(jf wrong_src "$_r"), br_drops=$_drops${_r:+ $(js err "$_r")}"
+}
+
+if [ "${VMTEST_mode:-mapehelper}" = mapehelper ]; then
+	step mapping
+	# shellcheck disable=SC2046 # mapping prints separate words
+	set -- $(mapping x h1 ce1 "$S1" "$CE1_IPV4")
+	_fig="$*"
+	verdict "udp mapping is endpoint-independent ce1 (RFC 4787)" "$([ $(($1 * 100)) -ge $((40 * 99)) ] && [ "$2" = 3 ] && [ "$3" = 0 ] && echo 1)" "${_fig#* * * }"
+fi
+
 step router-own
 tcp_check "tcp from the CE itself ce1" ce1 ce1 8003 20 "$S1" "$CE1_IPV4"
 
@@ -248,6 +270,14 @@ step negative-controls
 # The test must be able to fail: the stock package's rule shape and a CE
 # address in the wrong layout must both be caught. (Fresh ICMP ids: ones
 # still in conntrack would keep their earlier, correct mapping.)
+# The old rule shape (numgen picks the port set per connection) gives
+# each destination its own external port: the mapping test must fail.
+ce_fallback_up ce1 mape1 "$CE1_ADDR" "$V6PLUS_BR" "$CE1_IPV4" "$S1" spread
+wait_dad ce1
+# shellcheck disable=SC2046 # mapping prints separate words
+set -- $(mapping x h1 ce1 "$S1" "$CE1_IPV4")
+_fig="$*"
+verdict "negative control: numgen per connection fails the mapping test" "$([ $(($1 * 100)) -lt $((40 * 99)) ] && [ "$3" = 0 ] && echo 1)" "${_fig#* * * }"
 ce_fallback_up ce1 mape1 "$CE1_ADDR" "$V6PLUS_BR" "$CE1_IPV4" "$S1" stock
 wait_dad ce1
 # Three sets' worth of connections is enough to see the first-set limit.

@@ -9,6 +9,7 @@
 //	probe udp  -to 203.0.113.10:8081 -n 50  -ports … -src …
 //	probe icmp -to 203.0.113.10 -n 20 -id 1000
 //	probe short -to 203.0.113.100:8201 -servers 50 -n 10000 -ports … -src …
+//	probe mapping -to 203.0.113.10 -dports 9001,9002,9003 -n 40 -preserve 3 -ports … -src …
 //	probe seen -ctl 127.0.0.1:9000 -ports … -src …   (run next to the sink)
 package main
 
@@ -47,10 +48,15 @@ type Report struct {
 	Rounds []int `json:"rounds,omitempty"`
 	// Servers is the number of server addresses and Slow the connections
 	// that needed a SYN retransmission (short only).
-	Servers int    `json:"servers,omitempty"`
-	Slow    int    `json:"slow,omitempty"`
-	Millis  int64  `json:"ms"`
-	Err     string `json:"err,omitempty"`
+	Servers int `json:"servers,omitempty"`
+	Slow    int `json:"slow,omitempty"`
+	// Kept is the number of sockets seen with one external port by every
+	// destination, Preserved those of them bound to an in-set port and
+	// seen with it (mapping only).
+	Kept      int    `json:"kept,omitempty"`
+	Preserved int    `json:"preserved,omitempty"`
+	Millis    int64  `json:"ms"`
+	Err       string `json:"err,omitempty"`
 }
 
 // expect is what the server-side view is judged against.
@@ -85,7 +91,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: probe tcp|churn|udp|icmp|seen|short [flags]")
+		fmt.Fprintln(stderr, "usage: probe tcp|churn|udp|icmp|seen|short|mapping [flags]")
 		return 2
 	}
 	fs := flag.NewFlagSet("probe "+args[0], flag.ContinueOnError)
@@ -106,6 +112,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rounds := fs.Int("rounds", 1, "churn rounds on the same held pool (churn)")
 	servers := fs.Int("servers", 1, "number of consecutive server addresses from -to's host (short)")
 	rst := fs.Bool("rst", false, "end connections with a RST instead of a FIN (short)")
+	dports := fs.String("dports", "9001,9002,9003", "server ports every socket sends to (mapping)")
+	preserve := fs.Int("preserve", 0, "sockets bound to a port inside -ports (mapping)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -137,6 +145,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		r = runICMP(*to, *n, uint16(*id), *timeout)
 	case "seen":
 		r = runSeen(*ctl, *proto, exp)
+	case "mapping":
+		dp, err := parsePorts(*dports)
+		if err != nil {
+			fmt.Fprintf(stderr, "probe: -dports: %v\n", err)
+			return 2
+		}
+		r = runMapping(*to, dp, *n, *preserve, *timeout, exp)
 	case "short":
 		r = runShort(*to, *servers, *n, *par, *timeout, *rst, exp)
 	default:
