@@ -29,6 +29,9 @@
 // usage: connrate [-reps N] [-slot D] [-workers N] [-close rst,fin]
 //
 //	[-isps v6plus,ocn] [-causes rst] [-o FILE]
+//	connrate -conns N [-servers S] …  goal 4's run: N connections per shape
+//	                         to S server addresses, one port each, instead
+//	                         of timed slots to 4048 destinations
 //	connrate -table FILE     print the markdown tables of a results file
 //
 // Root only (network namespaces, nftables); needs ip(8) and nft(8).
@@ -123,6 +126,11 @@ type options struct {
 	isps    []string
 	causes  []string // close modes that also run ours without each cause
 	out     string
+	// conns > 0: goal 4's run instead of a time slot: each shape makes
+	// exactly conns connections, spread evenly over the first servers
+	// addresses (one port each) in a shuffled order.
+	conns   int
+	servers int
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -132,6 +140,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var closes, ispList, causeList, table string
 	fs.IntVar(&o.reps, "reps", 12, "repetitions (each runs every shape once)")
 	fs.DurationVar(&o.slot, "slot", time.Second, "time per shape and repetition")
+	fs.IntVar(&o.conns, "conns", 0, "instead of -slot: this many connections per shape and repetition, to -servers destinations (goal 4's FIN run)")
+	fs.IntVar(&o.servers, "servers", 50, "with -conns: the number of server addresses, one port each")
 	fs.IntVar(&o.workers, "workers", 32, "connections in flight")
 	fs.StringVar(&closes, "close", "rst,fin", "how the client closes: rst (SO_LINGER 0), fin, or both")
 	fs.StringVar(&ispList, "isps", "v6plus,ocn", "profiles whose table to measure")
@@ -167,8 +177,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if o.reps < 2 || o.workers < 1 || o.slot <= 0 {
-		fmt.Fprintln(stderr, "connrate: -reps must be at least 2 (a spread needs two), -workers and -slot positive")
+	if (o.reps < 2 && o.conns == 0) || o.reps < 1 || o.workers < 1 || o.slot <= 0 || o.conns < 0 || o.servers < 1 || o.servers > 253 {
+		fmt.Fprintln(stderr, "connrate: -reps must be at least 2 (a spread needs two; 1 with -conns), -workers and -slot positive, -servers 1-253")
 		return 2
 	}
 	r, err := measure(o, stderr)
@@ -277,6 +287,7 @@ type Results struct {
 	SlotMS   int64     `json:"slot_ms"`
 	Workers  int       `json:"workers"`
 	Dests    int       `json:"destinations"`
+	Conns    int       `json:"conns,omitempty"` // connections per slot (goal 4's run); 0: timed slots
 	Shapes   []shape   `json:"shapes"`
 	Samples  []Sample  `json:"samples"`
 	Summary  []Summary `json:"summary"`
@@ -358,7 +369,10 @@ func measure(o options, log io.Writer) (*Results, error) {
 	}
 	defer srv.close()
 	r := &Results{Date: time.Now().UTC().Format(time.RFC3339), Kernel: kernel(), HostCPU: hostCPU(), CPUs: runtime.NumCPU(),
-		Load: loadavg(), Reps: o.reps, SlotMS: o.slot.Milliseconds(), Workers: o.workers, Dests: len(n.dests), Shapes: shs}
+		Load: loadavg(), Reps: o.reps, SlotMS: o.slot.Milliseconds(), Workers: o.workers, Dests: len(n.dests), Shapes: shs, Conns: o.conns}
+	if o.conns > 0 {
+		r.SlotMS, r.Dests = 0, o.servers
+	}
 	for rep := range o.reps {
 		for _, cl := range o.closes {
 			for k := range shs {
@@ -532,8 +546,12 @@ func readResults(path string) (*Results, error) {
 
 // writeTables prints the summary and the breakdown as markdown tables.
 func writeTables(w io.Writer, r *Results) {
-	fmt.Fprintf(w, "Kernel %s, %d CPUs (%s), load average at start %s; %d repetitions of %d ms per shape, %d connections in flight, %d destinations.\n\n",
-		r.Kernel, r.CPUs, r.HostCPU, r.Load, r.Reps, r.SlotMS, r.Workers, r.Dests)
+	per := fmt.Sprintf("%d ms", r.SlotMS)
+	if r.Conns > 0 {
+		per = fmt.Sprintf("%d connections", r.Conns)
+	}
+	fmt.Fprintf(w, "Kernel %s, %d CPUs (%s), load average at start %s; %d repetitions of %s per shape, %d connections in flight, %d destinations.\n\n",
+		r.Kernel, r.CPUs, r.HostCPU, r.Load, r.Reps, per, r.Workers, r.Dests)
 	fmt.Fprintln(w, "| close | shape | conn/s (median) | × masquerade (median ± 95 %) | conn per CPU s (median) | × masquerade (median ± 95 %) | ok | failed | slow | BR drops |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range r.Summary {
@@ -830,6 +848,25 @@ func (n *network) slot(sh shape, cl string, o options) (Sample, error) {
 	cpu0 := cpuTime()
 	start := time.Now()
 	deadline := start.Add(o.slot)
+	dests := n.dests
+	var order []int32
+	if o.conns > 0 {
+		// goal 4: conns connections, conns/servers to each of the first
+		// servers addresses (port serverPort0), in a shuffled order (a
+		// round robin against numgen inc would pin each destination to a
+		// few sets); the slot ends when all are done
+		dests = dests[:0:0]
+		for a := range o.servers {
+			dests = append(dests, fmt.Sprintf("%s.%d:%d", serverNet, a+2, serverPort0))
+		}
+		order = make([]int32, o.conns)
+		for i := range order {
+			order[i] = int32(i % o.servers)
+		}
+		rng := rand.New(rand.NewPCG(uint64(o.conns), 14))
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		deadline = start.Add(24 * time.Hour)
+	}
 	errc := make(chan error, o.workers)
 	for range o.workers {
 		wg.Add(1)
@@ -845,7 +882,13 @@ func (n *network) slot(sh shape, cl string, o options) (Sample, error) {
 			for time.Now().Before(deadline) {
 				// spread over the destinations in a scattered order
 				i := next.Add(1)
-				dst := n.dests[(i*7919)%int64(len(n.dests))]
+				dst := dests[(i*7919)%int64(len(dests))]
+				if order != nil {
+					if i > int64(len(order)) {
+						break
+					}
+					dst = dests[order[i-1]]
+				}
 				t0 := time.Now()
 				c, err := d.Dial("tcp4", dst)
 				if err != nil {

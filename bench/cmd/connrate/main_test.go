@@ -80,3 +80,23 @@ func TestStatsDeterministic(t *testing.T) {
 		t.Errorf("stats: %v ± %v, then %v ± %v", m1, c1, m2, c2)
 	}
 }
+
+// TestFlags checks that bad flags are refused before anything is set up
+// (no root needed): exit status 2 and a message naming the flag.
+func TestFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-close", "reset"}, "-close"},
+		{[]string{"-isps", "biglobe"}, "-isps"},
+		{[]string{"-reps", "1"}, "-reps"},
+		{[]string{"-conns", "100", "-servers", "300"}, "-servers"},
+		{[]string{"-workers", "0"}, "-workers"},
+	} {
+		var out, errs strings.Builder
+		if code := run(tc.args, &out, &errs); code != 2 || !strings.Contains(errs.String(), tc.want) {
+			t.Errorf("connrate %v: exit %d, %q; want 2 and %q", tc.args, code, errs.String(), tc.want)
+		}
+	}
+}
