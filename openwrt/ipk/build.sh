@@ -30,6 +30,8 @@ set -euo pipefail
 negative="${NEGATIVE:-}"
 here="$(cd "$(dirname "$0")" && pwd)"
 top="$(cd "$here/../.." && pwd)"
+# shellcheck source=scripts/arches/targets.sh
+. "$top/scripts/arches/targets.sh" # arches_ldflags
 out="$1"
 version="$2"
 shift 2
@@ -76,7 +78,7 @@ build_binary() {
 	fi
 	# shellcheck disable=SC2086 # $env is a list of assignments
 	(cd "$top" && env $env GOOS=linux CGO_ENABLED=0 go build -trimpath -gcflags=all=-l \
-		-ldflags "-s -w -X main.version=$version" -o "$bin" ./cmd/mapehelper) >&2
+		-ldflags "-s -w $(arches_ldflags "$1") -X main.version=$version" -o "$bin" ./cmd/mapehelper) >&2
 	echo "$bin"
 }
 

@@ -25,7 +25,7 @@ for arch in "$@"; do
 	goenv="$(arches_field "$arch" 2)"
 	mkdir -p "$out/$arch"
 	# shellcheck disable=SC2086 # $goenv is a list of assignments
-	(cd "$repo" && env $goenv GOOS=linux CGO_ENABLED=0 go build -trimpath -gcflags=all=-l -ldflags '-s -w' \
+	(cd "$repo" && env $goenv GOOS=linux CGO_ENABLED=0 go build -trimpath -gcflags=all=-l -ldflags "-s -w $(arches_ldflags "$arch")" \
 		-o "$out/$arch/mapehelper" ./cmd/mapehelper)
 	desc="$(file -b "$out/$arch/mapehelper" | cut -d, -f1-2)"
 	file -b "$out/$arch/mapehelper" | grep -q 'statically linked' || {

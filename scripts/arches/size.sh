@@ -28,8 +28,9 @@ build() {
 	# shellcheck disable=SC2086 # $goenv is a list of assignments
 	(cd "$repo" && env $goenv GOOS=linux CGO_ENABLED=0 go build -trimpath -gcflags=all=-l -ldflags "$1" -o "$2" ./cmd/mapehelper)
 }
-build '-s -w' "$tmp/stripped"
-build '' "$tmp/symbols"
+ldx="$(arches_ldflags mipsel_24kc)"
+build "-s -w $ldx" "$tmp/stripped"
+build "$ldx" "$tmp/symbols"
 go tool nm -size "$tmp/symbols" >"$tmp/nm"
 size="$(wc -c <"$tmp/stripped")"
 commit="$(cd "$repo" && git describe --always --dirty 2>/dev/null || echo unknown)"
@@ -37,8 +38,8 @@ commit="$(cd "$repo" && git describe --always --dirty 2>/dev/null || echo unknow
 section() {
 	printf '%s\n' "$begin"
 	# shellcheck disable=SC2016 # the backquotes are markdown
-	printf 'mipsel_24kc (`%s`, `-trimpath -gcflags=all=-l -ldflags "-s -w"`), %s, commit %s: **%s bytes** stripped (4 MiB = 4,194,304; aim 3.5 MiB = 3,670,016).\n\n' \
-		"$goenv" "$(go version | cut -d' ' -f3)" "$commit" "$size"
+	printf 'mipsel_24kc (`%s`, `-trimpath -gcflags=all=-l -ldflags "-s -w %s"`), %s, commit %s: **%s bytes** stripped (4 MiB = 4,194,304; aim 3.5 MiB = 3,670,016).\n\n' \
+		"$goenv" "$ldx" "$(go version | cut -d' ' -f3)" "$commit" "$size"
 	printf '| ELF section | bytes |\n|---|---:|\n'
 	readelf -SW "$tmp/stripped" | awk '
 		/^ *\[ *[0-9]+\]/ {

@@ -30,3 +30,17 @@ arches_field() {
 	}
 	echo "$_line" | cut -d'|' -f"$2"
 }
+
+# arches_ldflags ARCH: linker flags ARCH needs besides -s -w. mipsel: -R
+# 0x1000, ELF segments aligned to 4 KiB pages instead of the 64 KiB Go uses
+# for mips. Every OpenWrt mipsel target runs 4 KiB pages; the 64 KiB
+# alignment only pads the file with zeros between segments (up to 2 x 64
+# KiB, compressed to nothing in the ipk and on squashfs/jffs2, but counted
+# by the 4 MiB budget): one added function could grow the file by 64 KiB.
+# openwrt/Makefile (the SDK build) repeats the flag; openwrt/ipk/build.sh
+# calls this.
+arches_ldflags() {
+	case "$1" in
+	mipsel*) echo "-R 0x1000" ;;
+	esac
+}
