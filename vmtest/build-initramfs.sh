@@ -69,7 +69,10 @@ done
 	export CGO_ENABLED=0 GOARCH
 	if [ -n "${GOARM:-}" ]; then export GOARM; fi
 	if [ -n "${GOMIPS:-}" ]; then export GOMIPS; fi
-	go build -trimpath -gcflags=all=-l -ldflags '-s -w' -o "$root/usr/bin/mapehelper" ./cmd/mapehelper
+	# The product binary as the package builds it (scripts/arches/targets.sh).
+	# shellcheck source=scripts/arches/targets.sh
+	. "$repo/scripts/arches/targets.sh"
+	go build -trimpath -gcflags=all=-l -ldflags "-s -w $(arches_ldflags "$GOARCH")" -o "$root/usr/bin/mapehelper" ./cmd/mapehelper
 	go build -trimpath -ldflags '-s -w' -o "$root/usr/bin/probe" ./vmtest/cmd/probe
 	go build -trimpath -ldflags '-s -w' -o "$root/usr/bin/sink" ./vmtest/cmd/sink
 )

@@ -31,7 +31,7 @@ arches_field() {
 	echo "$_line" | cut -d'|' -f"$2"
 }
 
-# arches_ldflags ARCH: linker flags ARCH needs besides -s -w. mipsel: -R
+# arches_ldflags ARCH|GOARCH: linker flags ARCH needs besides -s -w. mipsel: -R
 # 0x1000, ELF segments aligned to 4 KiB pages instead of the 64 KiB Go uses
 # for mips. Every OpenWrt mipsel target runs 4 KiB pages; the 64 KiB
 # alignment only pads the file with zeros between segments (up to 2 x 64
@@ -41,6 +41,6 @@ arches_field() {
 # calls this.
 arches_ldflags() {
 	case "$1" in
-	mipsel*) echo "-R 0x1000" ;;
+	mipsel* | mipsle) echo "-R 0x1000" ;; # an arch name or a GOARCH
 	esac
 }
