@@ -7,7 +7,8 @@
 #                                                        the markers in FILE
 #        bench/readme-table.sh --check FILE [RESULTS]    exit 1 (and show the diff)
 #                                                        when FILE's block differs
-# RESULTS defaults to bench/results.json. `make readme-table` writes README.md,
+# RESULTS defaults to bench/results.json; the native connection-rate row
+# comes from bench/native.json (NATIVE=FILE to override). `make readme-table` writes README.md,
 # `make readme-check` (in `make test`) checks it.
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,6 +23,7 @@ case "${1:-}" in
 	;;
 esac
 results="${1:-$here/results.json}"
+native="${NATIVE:-$here/native.json}" # make bench-native (host kernel)
 command -v jq >/dev/null || { echo "readme-table: jq is missing (apt-get install jq)" >&2; exit 1; }
 
 # table prints the block's body: one row per test, one column per shape.
@@ -57,8 +59,12 @@ table() {
 	  "| short TCP flows to 50 servers" + (if $masq == null then "" else " (masquerade without the BR port check: \($masq.ok)/\($masq.n) at \($masq.rate)/s)" end) + " | "
 		+ ([$shapes[] as $s | $d | manydst(find($s; "v6plus"; "many-dst"))] | join(" | ")) + " |",
 	  "| `mapehelper up` in the VM, v6plus / OCN | " + ($d | apply(find("ours"; "v6plus"; "apply-up"); find("ours"; "ocn"; "apply-up"))) + " | – | – |",
-	  "| packets the BR dropped, all tests | " + ([$shapes[] as $s | $d | drops($s)] | join(" | ")) + " |"
-	' "$results"
+	  "| packets the BR dropped, all tests | " + ([$shapes[] as $s | $d | drops($s)] | join(" | ")) + " |",
+	  ($native[0] as $n
+		| def rate($shape): [$n.summary[] | select(.close == "rst" and .shape == $shape)] | first
+			| if . == null then "–" else "\(.ratio) ± \(.ratio_ci95)" end;
+		"| new TCP connections/s natively (kernel \($n.kernel), netns, RST close; × masquerade, median of \($n.reps) paired runs ± 95 %), v6plus / OCN | \(rate("v6plus")) / \(rate("ocn")) | – | – |")
+	' --slurpfile native "$native" "$results"
 }
 
 block() {
