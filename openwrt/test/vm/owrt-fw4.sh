@@ -78,38 +78,67 @@ settle() {
 	return 1
 }
 
-# fw4 reloads racing an up: a clean ifup first, as the reference ruleset;
-# then the same ifup while `fw4 reload` runs back to back until wanmap is
-# up. The final ruleset must be the clean one, our table in it once.
-/sbin/ifup wanmap
-wait_status wanmap '@.up' true 60 || diag
+# fw4 reloads racing an up. The references are the rulesets after a
+# clean move to each prefix; then `fw4 reload` runs back to back (race_on)
+# while wanmap is set up again, once on the same prefix (ifup) and once
+# onto CEN's prefix (the hazard: a reload that rendered the previous
+# include loads the old table after the new one). Each final ruleset must
+# be the clean one, our table in it once.
+move_to() { # PREFIX IPV4: wan6's delegated prefix changes, wanmap follows
+	uci set network.wan6.ip6prefix="$1"
+	uci commit network
+	ubus call network reload
+	wait_status wanmap '@["ipv4-address"][0].address' "$2" 60 || diag
+	wait_status wanmap '@.up' true 60 || diag
+}
+race_on() {
+	rm -f /tmp/race.stop /tmp/race.count
+	(
+		k=0
+		while [ ! -f /tmp/race.stop ]; do
+			fw4 -q reload
+			k=$((k + 1))
+			echo "$k" >/tmp/race.count
+		done
+	) &
+	race=$!
+	sleep 1
+}
+race_off() {
+	touch /tmp/race.stop
+	wait "$race"
+	settle || diag
+}
+race_verdict() { # NAME REF
+	_fin="$(ruleset)"
+	_s="$(st wanmap)"
+	printf '%s\n' "$2" >/tmp/ref.rs
+	verdict "fw4 reloads racing $1: wanmap up, ruleset as after a clean up, our table once" \
+		"$(is "$(j "$_s" '@.up')" = true -a "$_fin" = "$2" -a "$(nft list tables | grep -c ' mapehelper_wanmap$')" = 1 -a -f "$INC")" \
+		"$(cat /tmp/race.count) reloads; up=$(j "$_s" '@.up') errors=$(j "$_s" '@.errors[*].code'); ruleset $(printf '%s\n' "$_fin" | wc -l) lines (clean: $(printf '%s\n' "$2" | wc -l)), $(printf '%s\n' "$_fin" | diff /tmp/ref.rs - | grep -c '^[<>]') lines differ, $(nft list tables | grep -c ' mapehelper_wanmap$') table(s)"
+	[ "$_fin" = "$2" ] || printf '%s\n' "$_fin" | diff /tmp/ref.rs - | head -n 12 | sed 's/^/VMTEST   /'
+}
+move_to "$CEN_PREFIX" "$CEN_IPV4"
 settle || diag
-ref="$(ruleset)"
-rm -f /tmp/race.stop /tmp/race.count
-(
-	k=0
-	while [ ! -f /tmp/race.stop ]; do
-		fw4 -q reload
-		k=$((k + 1))
-		echo "$k" >/tmp/race.count
-	done
-) &
-race=$!
-sleep 1
+refn="$(ruleset)"
+move_to "$CE1_PREFIX" "$CE1_IPV4"
+settle || diag
+ref1="$(ruleset)"
+race_on
 /sbin/ifup wanmap
 wait_status wanmap '@.up' false 10 || true
 wait_status wanmap '@.up' true 90 || diag
-touch /tmp/race.stop
-wait "$race"
-settle || diag
-fin="$(ruleset)"
-s="$(st wanmap)"
-verdict "fw4 reloads racing an up: wanmap up, ruleset as after a clean up, our table once" \
-	"$(is "$(j "$s" '@.up')" = true -a "$fin" = "$ref" -a "$(nft list tables | grep -c ' mapehelper_wanmap$')" = 1 -a -f "$INC")" \
-	"$(cat /tmp/race.count) reloads during the up; up=$(j "$s" '@.up') errors=$(j "$s" '@.errors[*].code'); ruleset $(printf '%s\n' "$fin" | wc -l) lines (clean: $(printf '%s\n' "$ref" | wc -l)), differing lines $(printf '%s\n' "$ref" >/tmp/ref.rs; printf '%s\n' "$fin" | diff /tmp/ref.rs - | grep -c '^[<>]'), tables $(nft list tables | grep -c ' mapehelper_wanmap$')"
-[ "$fin" = "$ref" ] || { printf '%s\n' "$fin" | diff /tmp/ref.rs - | head -n 20 | sed 's/^/VMTEST   /'; }
+race_off
+race_verdict "an ifup" "$ref1"
+race_on
+move_to "$CEN_PREFIX" "$CEN_IPV4"
+race_off
+race_verdict "a prefix change" "$refn"
 wait_dad router
-traffic "fw4 after reloads racing an up" "$S1" "$CE1_IPV4" ce1
+traffic "fw4 after reloads racing a prefix change" "$SN" "$CEN_IPV4" cen
+move_to "$CE1_PREFIX" "$CE1_IPV4"
+settle || diag
+wait_dad router
 
 # A port forward through real fw4: a redirect (src wan) of an external
 # port inside our set reaches the LAN host from the IPv4 server through
