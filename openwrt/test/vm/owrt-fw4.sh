@@ -81,9 +81,31 @@ settle() {
 # fw4 reloads racing an up. The references are the rulesets after a
 # clean move to each prefix; then `fw4 reload` runs back to back (race_on)
 # while wanmap is set up again, once on the same prefix (ifup) and once
-# onto CEN's prefix (the hazard: a reload that rendered the previous
-# include loads the old table after the new one). Each final ruleset must
-# be the clean one, our table in it once.
+# onto CEN's prefix. Each final ruleset must be the clean one, our table
+# in it once. The hazard is a reload whose nft has read our include
+# (fw4 renders `include "PATH"`, nft reads it while parsing) and commits
+# after an up has replaced our table: the previous prefix's table would
+# come back. On a real router that window is nft's parse-to-commit time;
+# here the loop's fw4 runs an nft that reads the ruleset and our include
+# at once and commits 2 s later, so the window is hit every time and only
+# fw4's lock (which up takes) keeps the old table out.
+mkdir -p /tmp/slownft
+cat >/tmp/slownft/nft <<-'EOS'
+	#!/bin/sh
+	case "$*" in *-f*) ;; *) exec /usr/sbin/nft "$@" ;; esac
+	t="/tmp/slownft/ruleset.$$"
+	awk '/^[ \t]*include "\/usr\/share\/nftables.d\/ruleset-post\/mapehelper-/ {
+		f = $2; gsub(/"/, "", f)
+		while ((getline l < f) > 0) print l
+		close(f); next
+	} { print }' >"$t"
+	sleep $((2 * ${VMTEST_slow:-1}))
+	/usr/sbin/nft -f "$t"
+	rc=$?
+	rm -f "$t"
+	exit "$rc"
+EOS
+chmod 755 /tmp/slownft/nft
 move_to() { # PREFIX IPV4: wan6's delegated prefix changes, wanmap follows
 	uci set network.wan6.ip6prefix="$1"
 	uci commit network
@@ -96,13 +118,13 @@ race_on() {
 	(
 		k=0
 		while [ ! -f /tmp/race.stop ]; do
-			fw4 -q reload
+			PATH="/tmp/slownft:$PATH" fw4 -q reload
 			k=$((k + 1))
 			echo "$k" >/tmp/race.count
 		done
 	) &
 	race=$!
-	sleep 1
+	sleep 2
 }
 race_off() {
 	touch /tmp/race.stop
