@@ -13,7 +13,7 @@
 # /etc). A copy in the initramfs rather than a 9p share: no extra kernel
 # modules, no host path visible to the guest, the same bytes every boot.
 #
-# usage: openwrt/test/owrt-vm.sh [-t SECONDS] [vmtest.parts=netifd,fw4,rpcd] [vmtest.KEY=VALUE…]
+# usage: openwrt/test/owrt-vm.sh [-t SECONDS] [vmtest.parts=netifd,link,fw4,rpcd] [vmtest.KEY=VALUE…]
 # OWRT_USERLAND  the openwrt-userland folder (default ../shared/openwrt-userland beside the clone)
 # OWRT_PREFIX    where build.sh installs (default /opt/mapehelper-owrt; not under
 #                /tmp or /run, which the guest mounts over)

@@ -3,17 +3,6 @@
 # default /etc/config/firewall, wanmap in zone wan.
 
 INC=/usr/share/nftables.d/ruleset-post/mapehelper-wanmap.nft
-# ours_table: our table as nft lists it, "" when absent; counter values
-# and the elements of dynamic sets (live connection counts) masked, as
-# lib.sh's snapshot does.
-ours_table() {
-	nft list table ip mapehelper_wanmap 2>/dev/null | sed -e 's/packets [0-9]* bytes [0-9]*/packets * bytes */g' | awk '
-		/^\tset / { dyn = 0 }
-		/^\t\tflags .*dynamic/ { dyn = 1 }
-		dyn && /^\t\telements = / { skip = 1 }
-		skip { if (/}$/) skip = 0; next }
-		{ print }'
-}
 fw4_state() { # NAME SETS IPV4 BRNAME: our table and include there, zone on our tunnel, traffic
 	_t="$(ours_table)"
 	_z="$(nft list table inet fw4 2>/dev/null | grep -c '"map-wanmap"')"
@@ -63,3 +52,170 @@ no_traffic "fw4 without our include" "$S1" "$CE1_IPV4" ce1
 mv /tmp/inc.saved "$INC"
 fw4 reload
 fw4_state "include back, fw4 reload" "$S1" "$CE1_IPV4" ce1
+
+# ruleset: the whole nft ruleset, counters and dynamic set elements masked.
+ruleset() {
+	nft list ruleset 2>/dev/null | sed -e 's/packets [0-9]* bytes [0-9]*/packets * bytes */g' | awk '
+		/^\tset / { dyn = 0 }
+		/^\t\tflags .*dynamic/ { dyn = 1 }
+		dyn && /^\t\telements = / { skip = 1 }
+		skip { if (/}$/) skip = 0; next }
+		{ print }'
+}
+# settle: until fw4's lock is free and the ruleset reads the same twice a
+# second apart (20-firewall's reloads run after the ifup), at most 30 s.
+settle() {
+	_i=0
+	_a="$(ruleset)"
+	while [ "$_i" -lt $((30 * ${VMTEST_slow:-1})) ]; do
+		sleep 1
+		flock /var/run/fw4.lock true
+		_b="$(ruleset)"
+		[ "$_a" = "$_b" ] && printf '%s' "$_b" | grep -q '"map-wanmap"' && return 0
+		_a="$_b"
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# fw4 reloads racing an up. The references are the rulesets after a
+# clean move to each prefix; then `fw4 reload` runs back to back (race_on)
+# while wanmap is set up again, once on the same prefix (ifup) and once
+# onto CEN's prefix. Each final ruleset must be the clean one, our table
+# in it once. The hazard is a reload whose nft has read our include
+# (fw4 renders `include "PATH"`, nft reads it while parsing) and commits
+# after an up has replaced our table: the previous prefix's table would
+# come back. On a real router that window is nft's parse-to-commit time;
+# here the loop's fw4 runs an nft that reads the ruleset and our include
+# at once and commits 2 s later, so the window is wide. Two guards keep the
+# final state right: up takes fw4's lock, and 20-firewall's reload after
+# wanmap's ifup re-renders fw4 with the current include and device
+# (measured: without the lock alone the check still passes; without both
+# it fails, fw4 left without map-wanmap and traffic 0/240).
+mkdir -p /tmp/slownft
+cat >/tmp/slownft/nft <<-'EOS'
+	#!/bin/sh
+	case "$*" in *-f*) ;; *) exec /usr/sbin/nft "$@" ;; esac
+	t="/tmp/slownft/ruleset.$$"
+	awk '/^[ \t]*include "\/usr\/share\/nftables.d\/ruleset-post\/mapehelper-/ {
+		f = $2; gsub(/"/, "", f)
+		while ((getline l < f) > 0) print l
+		close(f); next
+	} { print }' >"$t"
+	sleep $((2 * ${VMTEST_slow:-1}))
+	/usr/sbin/nft -f "$t"
+	rc=$?
+	rm -f "$t"
+	exit "$rc"
+EOS
+chmod 755 /tmp/slownft/nft
+move_to() { # PREFIX IPV4: wan6's delegated prefix changes, wanmap follows
+	uci set network.wan6.ip6prefix="$1"
+	uci commit network
+	ubus call network reload
+	wait_status wanmap '@["ipv4-address"][0].address' "$2" 60 || diag
+	wait_status wanmap '@.up' true 60 || diag
+}
+race_on() {
+	rm -f /tmp/race.stop /tmp/race.count
+	(
+		k=0
+		while [ ! -f /tmp/race.stop ]; do
+			PATH="/tmp/slownft:$PATH" fw4 -q reload
+			k=$((k + 1))
+			echo "$k" >/tmp/race.count
+		done
+	) &
+	race=$!
+	sleep 2
+}
+race_off() {
+	touch /tmp/race.stop
+	wait "$race"
+	settle || diag
+}
+race_verdict() { # NAME REF
+	_fin="$(ruleset)"
+	_s="$(st wanmap)"
+	printf '%s\n' "$2" >/tmp/ref.rs
+	verdict "fw4 reloads racing $1: wanmap up, ruleset as after a clean up, our table once" \
+		"$(is "$(j "$_s" '@.up')" = true -a "$_fin" = "$2" -a "$(nft list tables | grep -c ' mapehelper_wanmap$')" = 1 -a -f "$INC")" \
+		"$(cat /tmp/race.count) reloads; up=$(j "$_s" '@.up') errors=$(j "$_s" '@.errors[*].code'); ruleset $(printf '%s\n' "$_fin" | wc -l) lines (clean: $(printf '%s\n' "$2" | wc -l)), $(printf '%s\n' "$_fin" | diff -u /tmp/ref.rs - | tail -n +3 | grep -c '^[-+]') lines differ, $(nft list tables | grep -c ' mapehelper_wanmap$') table(s)"
+	[ "$_fin" = "$2" ] || printf '%s\n' "$_fin" | diff -u /tmp/ref.rs - | head -n 16 | sed 's/^/VMTEST   /'
+}
+move_to "$CEN_PREFIX" "$CEN_IPV4"
+settle || diag
+refn="$(ruleset)"
+move_to "$CE1_PREFIX" "$CE1_IPV4"
+settle || diag
+ref1="$(ruleset)"
+race_on
+/sbin/ifup wanmap
+wait_status wanmap '@.up' false 10 || true
+wait_status wanmap '@.up' true 90 || diag
+race_off
+race_verdict "an ifup" "$ref1"
+race_on
+move_to "$CEN_PREFIX" "$CEN_IPV4"
+race_off
+race_verdict "a prefix change" "$refn"
+wait_dad router
+traffic "fw4 after reloads racing a prefix change" "$SN" "$CEN_IPV4" cen
+move_to "$CE1_PREFIX" "$CE1_IPV4"
+settle || diag
+wait_dad router
+
+# A port forward through real fw4: a redirect (src wan) of an external
+# port inside our set reaches the LAN host from the IPv4 server through
+# the BR and its replies return; one outside our sets never arrives (the
+# BR has no CE for it) and `mapehelper status` flags it.
+inside="$(echo "$S1" | cut -d, -f2 | cut -d- -f1)"
+inside=$((inside + 4))
+outside=5000
+uci batch <<-EOT
+	add firewall redirect
+	set firewall.@redirect[-1].name='web-in-set'
+	set firewall.@redirect[-1].src='wan'
+	set firewall.@redirect[-1].src_dport='$inside'
+	set firewall.@redirect[-1].dest='lan'
+	set firewall.@redirect[-1].dest_ip='192.168.1.2'
+	set firewall.@redirect[-1].dest_port='8080'
+	set firewall.@redirect[-1].proto='tcp'
+	set firewall.@redirect[-1].target='DNAT'
+	add firewall redirect
+	set firewall.@redirect[-1].name='web-outside'
+	set firewall.@redirect[-1].src='wan'
+	set firewall.@redirect[-1].src_dport='$outside'
+	set firewall.@redirect[-1].dest='lan'
+	set firewall.@redirect[-1].dest_ip='192.168.1.2'
+	set firewall.@redirect[-1].dest_port='8080'
+	set firewall.@redirect[-1].proto='tcp'
+	set firewall.@redirect[-1].target='DNAT'
+	commit firewall
+EOT
+fw4 reload
+n h1 sink -tcp 8080 -ctl 127.0.0.1:9100 >/dev/null 2>&1 &
+hs=$!
+sleep 0.5
+d0="$(br_drops ce1)"
+t="$(n srv probe tcp -to "$CE1_IPV4:$inside" -n 5 -timeout 3s)"
+seen="$(n h1 probe seen -ctl 127.0.0.1:9100 -src "$SERVER")"
+drops=$(($(br_drops ce1) - d0))
+verdict "fw4 port forward: $CE1_IPV4:$inside (in our set) reaches the LAN host, replies return" \
+	"$(is "$(jf ok "$t")" = 5 -a "$(jf n "$seen")" -ge 5 -a "$(jf wrong_src "$seen")" = 0 -a "$drops" = 0)" \
+	"tcp $(jf ok "$t")/5 from $SERVER; the LAN host saw $(jf n "$seen") flows, $(jf wrong_src "$seen") from another source; br_drops=$drops"
+o="$(n srv probe tcp -to "$CE1_IPV4:$outside" -n 2 -timeout 2s)"
+verdict "fw4 port forward: $CE1_IPV4:$outside (outside our sets) never arrives" "$(is "$(jf ok "$o")" = 0)" \
+	"tcp $(jf ok "$o")/2"
+ms="$(mapehelper status --json --interface wanmap 2>&1)"
+vin="$(j "$ms" "@.interfaces[0].redirects[@.name='web-in-set'].verdict")"
+vout="$(j "$ms" "@.interfaces[0].redirects[@.name='web-outside'].verdict")"
+verdict "fw4 port forward: mapehelper status: in-set redirect usable, the other not-usable" \
+	"$(is "$vin" = usable -a "$vout" = not-usable)" "web-in-set: $vin, web-outside: $vout"
+kill "$hs" 2>/dev/null
+uci batch <<-EOT
+	delete firewall.@redirect[-1]
+	delete firewall.@redirect[-1]
+	commit firewall
+EOT
+fw4 reload

@@ -71,7 +71,9 @@ uci batch <<-EOT
 	commit network
 EOT
 ubus call network reload
-sleep 3
+# Waited for, not read after a fixed sleep: netifd sets the error a moment
+# after available goes false (a CI-like run here read errors empty at 3 s).
+wait_status wanmap '@.errors[0].code' NO_DEVICE 30 || true
 s="$(st wanmap)"
 verdict "netifd: no tunlink, no IPv6 default route: waits (NO_DEVICE, not available, autostart kept)" \
 	"$(is "$(j "$s" '@.up')" = false -a "$(j "$s" '@.available')" = false -a "$(j "$s" '@.errors[0].code')" = NO_DEVICE -a "$(j "$s" '@.autostart')" = true)" \

@@ -3,7 +3,7 @@
 # Guest scenario (vmtest.scenario=owrt-router.sh, from openwrt/test/owrt-vm.sh):
 # the package on a router made of OpenWrt's real netifd, ubusd, rpcd, uci,
 # jshn, jsonfilter, ucode and firewall4, on a real kernel, behind a BR that
-# enforces the port sets. Parts (vmtest.parts, default all): netifd, fw4, rpcd.
+# enforces the port sets. Parts (vmtest.parts, default all): netifd, link, fw4, rpcd.
 # Every check prints one "VMTEST PASS|FAIL" line for vmtest/run.sh.
 # shellcheck source=vmtest/guest/lib.sh
 . /vmtest/lib.sh
@@ -16,7 +16,7 @@
 # shellcheck source=openwrt/test/vm/owrt-lib.sh
 . /vmtest/owrt-lib.sh
 
-PARTS=",${VMTEST_parts:-netifd,fw4,rpcd},"
+PARTS=",${VMTEST_parts:-netifd,link,fw4,rpcd},"
 part() { case "$PARTS" in *",$1,"*) return 0 ;; esac; return 1; }
 
 S1="$(portsets "$V6PLUS_OFFSET" "$V6PLUS_PSIDLEN" "$CE1_PSID")"
@@ -80,6 +80,10 @@ netifd_start || verdict "netifd starts" 0 "$(tail -n 5 /tmp/log/netifd.log)"
 if part netifd; then
 	# shellcheck source=openwrt/test/vm/owrt-netifd.sh
 	. /vmtest/owrt-netifd.sh
+fi
+if part link; then
+	# shellcheck source=openwrt/test/vm/owrt-link.sh
+	. /vmtest/owrt-link.sh
 fi
 if part fw4; then
 	# shellcheck source=openwrt/test/vm/owrt-fw4.sh
