@@ -67,7 +67,7 @@ func applyOneAck(nsfd int, rs *Ruleset) error {
 		return err
 	}
 	defer conn.Close()
-	if err := conn.SetReadBuffer(ackBuffer); err != nil {
+	if err := conn.SetReadBuffer(sockBuffer); err != nil {
 		return err
 	}
 	// msgs: batch begin, the table's messages, batch end

@@ -8,16 +8,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ackBuffer is the netlink receive buffer Open asks for. The kernel acks
-// every message of a batch; an OCN ruleset (63 port sets) is about 260
-// messages, whose acks overflow the default buffer (ENOBUFS) even though
-// the batch itself was fine.
-const ackBuffer = 4 << 20
+// sockBuffer is the netlink receive and send buffer Open asks for.
+// Receive: the kernel acks every message of a batch; an OCN ruleset (63
+// port sets, 977 messages) overflows the default buffer with its acks
+// (ENOBUFS) even though the batch itself was fine. Send: google/nftables
+// sends the whole batch in one sendmsg, which fails with EMSGSIZE when it
+// exceeds the socket's send buffer: OCN's batch is 195 KB, over the
+// default of a 32-bit kernel (net.core.wmem_default, about 160 KB on
+// mipsel and armhf, where the VM test caught it) and close to a 64-bit
+// one's (208 KB). The size is a limit, not an allocation.
+const sockBuffer = 4 << 20
 
 // Open returns an nftables connection able to take our largest batch;
 // opts are passed on (e.g. nftables.WithNetNSFd for tests).
 func Open(opts ...nftables.ConnOption) (*nftables.Conn, error) {
-	opts = append(opts, nftables.WithSockOptions(growReadBuffer))
+	opts = append(opts, nftables.WithSockOptions(growBuffers))
 	c, err := nftables.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("nftables: open netlink: %w", err)
@@ -25,22 +30,28 @@ func Open(opts ...nftables.ConnOption) (*nftables.Conn, error) {
 	return c, nil
 }
 
-// growReadBuffer raises the receive buffer past net.core.rmem_max when we
-// may (SO_RCVBUFFORCE needs CAP_NET_ADMIN, which up needs anyway), and
-// within it otherwise.
-func growReadBuffer(c *netlink.Conn) error {
+// growBuffers raises the receive and send buffers past net.core.rmem_max
+// and wmem_max when we may (SO_RCVBUFFORCE and SO_SNDBUFFORCE need
+// CAP_NET_ADMIN, which up needs anyway), and within them otherwise.
+func growBuffers(c *netlink.Conn) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return err
 	}
-	var serr error
+	var rerr, werr error
 	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, ackBuffer)
+		rerr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, sockBuffer)
+		werr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, sockBuffer)
 	}); err != nil {
 		return err
 	}
-	if serr != nil {
-		return c.SetReadBuffer(ackBuffer)
+	if rerr != nil {
+		if err := c.SetReadBuffer(sockBuffer); err != nil {
+			return err
+		}
+	}
+	if werr != nil {
+		return c.SetWriteBuffer(sockBuffer)
 	}
 	return nil
 }

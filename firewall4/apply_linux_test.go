@@ -9,6 +9,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/mapehelper/mapehelper/dataplane/nstest"
 	"github.com/mapehelper/mapehelper/mapcalc"
+	"github.com/mdlayher/netlink"
 )
 
 func conn(t *testing.T, ns *nstest.NS) *nftables.Conn {
@@ -163,5 +164,43 @@ func TestFW4ReloadKeepsRules(t *testing.T) {
 		if got := ns.Run(t, "nft", "list", "chain", "inet", "fw4", "srcnat"); strings.Count(got, "masquerade") != 1 {
 			t.Fatalf("after fw4 %s fw4's chain is:\n%s", step, got)
 		}
+	}
+}
+
+// TestApplyOCNOn32BitSendBuffer: google/nftables sends the whole batch in
+// one sendmsg, and OCN's (195 KB) is larger than a 32-bit kernel's default
+// send buffer (about 160 KB; the mipsel VM test failed with EMSGSIZE).
+// The socket here starts with that buffer, as on a mipsel router; Open
+// must grow it. The control run without Open's options must fail, or the
+// test would prove nothing on this kernel.
+func TestApplyOCNOn32BitSendBuffer(t *testing.T) {
+	nstest.Require(t, "nft", "ip")
+	cfg := seedConfig()
+	cfg.PortSets = ocnSets()
+	rs, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SO_SNDBUF is doubled by the kernel: 80 KiB gives a 160 KiB buffer.
+	small := nftables.WithSockOptions(func(c *netlink.Conn) error { return c.SetWriteBuffer(80 << 10) })
+	ns := nstest.New(t)
+
+	bare, err := nftables.New(nftables.WithNetNSFd(int(ns.Handle)), small, nftables.WithSockOptions(func(c *netlink.Conn) error { return c.SetReadBuffer(sockBuffer) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(bare, rs); err == nil || !strings.Contains(err.Error(), "message too long") {
+		t.Fatalf("control: Apply of OCN over a 160 KiB send buffer = %v, want EMSGSIZE", err)
+	}
+
+	c, err := Open(nftables.WithNetNSFd(int(ns.Handle)), small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(c, rs); err != nil {
+		t.Fatalf("Apply of OCN through Open = %v", err)
+	}
+	if got := ns.Run(t, "nft", "list", "table", "ip", rs.Table); !strings.Contains(got, "chain set_62 {") {
+		t.Fatalf("table after Apply lacks set_62:\n%s", got)
 	}
 }

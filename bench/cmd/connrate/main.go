@@ -107,8 +107,12 @@ var causes = []cause{
 	{"counts", func(n string) bool {
 		// the walk, the try chains and their count sets: what is left of
 		// srcnat is its last rule, the numgen spread without counts
-		return n == firewall4.ChainWalk || strings.HasPrefix(n, strings.TrimSuffix(firewall4.TryChain(0), "0")) ||
-			strings.HasPrefix(n, strings.TrimSuffix(firewall4.OccSet(0), "0"))
+		// (the endpoint-independent mapping is built on the counts: its
+		// chain jumps to the try chains, its sets count like theirs)
+		return n == firewall4.ChainWalk || n == firewall4.ChainEIM ||
+			strings.HasPrefix(n, strings.TrimSuffix(firewall4.TryChain(0), "0")) ||
+			strings.HasPrefix(n, strings.TrimSuffix(firewall4.OccSet(0), "0")) ||
+			strings.HasPrefix(n, strings.TrimSuffix(firewall4.EIMSet(0), "0"))
 	}},
 	{"guard", func(n string) bool { return n == firewall4.ChainGuard }},
 	{"mss", func(n string) bool { return n == firewall4.ChainMSS }},
