@@ -337,7 +337,9 @@ func (rs *Ruleset) model() *table {
 		}
 		var rules []rule
 		if rs.counted() {
-			rules = append(rules, rule{tcpUDP, countOver{EIMSet(i), endpointKey, 0}})
+			// != icmp: only ICMP, TCP and UDP reach set_i, and one
+			// comparison costs no anonymous set (63 of them for OCN).
+			rules = append(rules, rule{notICMP, countOver{EIMSet(i), endpointKey, 0}})
 		}
 		add(setChains[i], nil, append(rules, rule{snatProtos, s})...)
 	}

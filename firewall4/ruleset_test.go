@@ -43,7 +43,7 @@ func TestRenderSeed(t *testing.T) {
 		"table ip mapehelper_wan_mape {\n",
 		"\tset occ_0 {\n\t\ttype inet_proto . ipv4_addr . inet_service\n\t\tsize 65535\n\t\tflags dynamic\n\t}\n",
 		"\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:6016-6031\n\t}\n",
-		"\tchain set_14 {\n\t\tmeta l4proto { tcp, udp } add @eim_14 { meta l4proto . ip saddr . th sport ct count over 0 }\n\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:63360-63375\n\t}\n",
+		"\tchain set_14 {\n\t\tmeta l4proto != icmp add @eim_14 { meta l4proto . ip saddr . th sport ct count over 0 }\n\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:63360-63375\n\t}\n",
 		"\tchain try_3 {\n" +
 			"\t\tmeta l4proto != icmp add @occ_3 { meta l4proto . ip daddr . th dport ct count over 16 } return\n" +
 			"\t\tmeta l4proto icmp add @occ_3 { meta l4proto . ip daddr . 0 ct count over 16 } return\n" +
@@ -55,7 +55,7 @@ func TestRenderSeed(t *testing.T) {
 		// tries first the sets its LAN endpoint already has a connection
 		// in, then (UDP) its source port's set, then the set numgen picks.
 		"\tset eim_14 {\n\t\ttype inet_proto . ipv4_addr . inet_service\n\t\tsize 65535\n\t\tflags dynamic\n\t}\n",
-		"\tchain set_0 {\n\t\tmeta l4proto { tcp, udp } add @eim_0 { meta l4proto . ip saddr . th sport ct count over 0 }\n",
+		"\tchain set_0 {\n\t\tmeta l4proto != icmp add @eim_0 { meta l4proto . ip saddr . th sport ct count over 0 }\n",
 		"\tchain eim {\n\t\tmeta l4proto . ip saddr . th sport @eim_0 jump try_0\n",
 		"\t\tmeta l4proto . ip saddr . th sport @eim_14 jump try_14\n\t}\n",
 		"\t\toifname \"map-wan_mape\" meta l4proto { tcp, udp } jump eim\n" +
