@@ -2,6 +2,7 @@ package status
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"os"
@@ -392,17 +393,20 @@ func jsonPaths(prefix string, v any, out map[string]bool) {
 	}
 }
 
-// TestLuCIFixtureKeys: the status document the LuCI tests render
-// (openwrt/luci-proto-mape/test/status.json) uses only keys the backend
-// emits, so the page is tested against the real contract, and it has the
-// port-forwarding keys.
+// luciFixture is the status document the LuCI page's tests render
+// (openwrt/luci-proto-mape/test/mape.test.js reads the same file). It is
+// embedded so the test also runs where the repository is not, e.g. in the
+// architecture VMs.
+//
+//go:embed testdata/luci-status.json
+var luciFixture []byte
+
+// TestLuCIFixtureKeys: the status document the LuCI tests render uses only
+// keys the backend emits, so the page is tested against the real contract,
+// and it has the port-forwarding keys.
 func TestLuCIFixtureKeys(t *testing.T) {
-	b, err := os.ReadFile("../openwrt/luci-proto-mape/test/status.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fixture any
-	if err := json.Unmarshal(b, &fixture); err != nil {
+	if err := json.Unmarshal(luciFixture, &fixture); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := Collector{
@@ -417,7 +421,7 @@ func TestLuCIFixtureKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var emitted any
-	b, _ = json.Marshal(rep)
+	b, _ := json.Marshal(rep)
 	if err := json.Unmarshal(b, &emitted); err != nil {
 		t.Fatal(err)
 	}

@@ -253,7 +253,9 @@ test('a change pending when the dialog closes computes nothing and throws nothin
 	assert.ok(text(node).includes('14.8.52.86'), text(node));
 });
 
-const statusFixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'status.json'), 'utf8'));
+// The status document the page renders; status/report_test.go checks that it
+// uses only keys the backend emits (TestLuCIFixtureKeys).
+const statusFixture = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'status', 'testdata', 'luci-status.json'), 'utf8'));
 
 test('status: ports in use per set, tunnel, rules and bad port forwards', async () => {
 	const { luci } = setup({ status: () => statusFixture });
