@@ -35,7 +35,7 @@ OPENWRT_SHELL := openwrt/ipk/build.sh openwrt/ipk/postinst-mapehelper openwrt/ip
 
 .PHONY: ipk openwrt-ipk-test openwrt-handler-test openwrt-lint
 openwrt-lint:
-	shellcheck $(OPENWRT_SHELL)
+	shellcheck -x $(OPENWRT_SHELL)
 	shellcheck -x openwrt/test/vm/openwrt-handler.sh
 
 # build.sh installs the Debian packages it needs when run as root.
