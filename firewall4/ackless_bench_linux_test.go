@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/mapehelper/mapehelper/dataplane/nstest"
-	"github.com/mapehelper/mapehelper/mapcalc"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -24,16 +23,8 @@ import (
 // the same run; root only.
 func BenchmarkApplyOneAck(b *testing.B) {
 	nstest.Require(b, "ip")
-	for _, tc := range []struct {
-		name string
-		sets []mapcalc.PortRange
-	}{{"v6plus", seedSets()}, {"ocn", ocnSets()}} {
-		cfg := seedConfig()
-		cfg.PortSets = tc.sets
-		rs, err := New(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
+	for _, tc := range benchRulesets(b) {
+		rs := tc.rs
 		ns := nstest.New(b)
 		b.Run(tc.name+"/replace", func(b *testing.B) {
 			for b.Loop() {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/mapehelper/mapehelper/dataplane/nstest"
-	"github.com/mapehelper/mapehelper/mapcalc"
 )
 
 // BenchmarkApplyParts breaks BenchmarkApply's "replace" down by the parts
@@ -32,16 +31,8 @@ func BenchmarkApplyParts(b *testing.B) {
 		{"sets-only", func(n string) bool { return !strings.HasPrefix(n, "occ_") }},
 		{"empty", func(string) bool { return true }},
 	}
-	for _, tc := range []struct {
-		name string
-		sets []mapcalc.PortRange
-	}{{"v6plus", seedSets()}, {"ocn", ocnSets()}} {
-		cfg := seedConfig()
-		cfg.PortSets = tc.sets
-		rs, err := New(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
+	for _, tc := range benchRulesets(b) {
+		rs := tc.rs
 		ns := nstest.New(b)
 		for _, p := range parts {
 			m := withoutNames(rs.built(), p.match)
