@@ -12,8 +12,12 @@ bench-vrange:
 	$(MAKE) vrange-table
 
 vrange-table:
-	sh bench/vrange-table.sh --write docs/bench.md
+	sh bench/doc-block.sh vrange-table docs/bench.md sh bench/vrange-table.sh
 
+# The check writes the block into a copy and compares.
 vrange-check:
 	shellcheck bench/vrange.sh bench/vrange-table.sh
-	sh bench/vrange-table.sh --check docs/bench.md
+	@tmp="$$(mktemp)"; cp docs/bench.md "$$tmp"; \
+	  sh bench/doc-block.sh vrange-table "$$tmp" sh bench/vrange-table.sh && \
+	  diff -u docs/bench.md "$$tmp"; rc=$$?; rm -f "$$tmp"; \
+	  [ $$rc = 0 ] || { echo "vrange-check: docs/bench.md's table differs from bench/vrange-results.json; run make vrange-table" >&2; exit 1; }
