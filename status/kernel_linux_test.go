@@ -114,20 +114,8 @@ func TestKernelProbes(t *testing.T) {
 		} {
 			remote := net.ParseIP("198.51.100.1").To4()
 			remote[3] += byte(i)
-			flow := &netlink.ConntrackFlow{
-				FamilyType: unix.AF_INET,
-				Forward: netlink.IPTuple{SrcIP: net.ParseIP("192.168.1.10").To4(), DstIP: remote, Protocol: f.proto,
-					SrcPort: 40000 + uint16(i), DstPort: f.dport},
-				Reverse: netlink.IPTuple{SrcIP: remote, DstIP: net.ParseIP(f.dst).To4(), Protocol: f.proto,
-					SrcPort: f.dport, DstPort: f.rport},
-				TimeOut: 120,
-			}
-			if f.proto == unix.IPPROTO_TCP {
-				flow.ProtoInfo = &netlink.ProtoInfoTCP{State: 3} // ESTABLISHED
-			}
-			if err := netlink.ConntrackCreate(netlink.ConntrackTable, netlink.FAMILY_V4, flow); err != nil {
-				t.Fatalf("create conntrack entry %d: %v", i, err)
-			}
+			createEntry(t, tuple(f.proto, "192.168.1.10", 40000+uint16(i), remote.String(), f.dport),
+				tuple(f.proto, remote.String(), f.dport, f.dst, f.rport))
 		}
 		flows, err := NetlinkFlows{}.Flows()
 		if err != nil {
@@ -141,18 +129,8 @@ func TestKernelProbes(t *testing.T) {
 		// A forwarded inbound flow: 203.0.113.5 -> 14.8.52.86:6025,
 		// DNATed to 192.168.1.20:22. Its external port is taken; its
 		// LAN host holds no SNAT port.
-		in := &netlink.ConntrackFlow{
-			FamilyType: unix.AF_INET,
-			Forward: netlink.IPTuple{SrcIP: net.ParseIP("203.0.113.5").To4(), DstIP: net.ParseIP("14.8.52.86").To4(),
-				Protocol: unix.IPPROTO_TCP, SrcPort: 5555, DstPort: 6025},
-			Reverse: netlink.IPTuple{SrcIP: net.ParseIP("192.168.1.20").To4(), DstIP: net.ParseIP("203.0.113.5").To4(),
-				Protocol: unix.IPPROTO_TCP, SrcPort: 22, DstPort: 5555},
-			TimeOut:   120,
-			ProtoInfo: &netlink.ProtoInfoTCP{State: 3},
-		}
-		if err := netlink.ConntrackCreate(netlink.ConntrackTable, netlink.FAMILY_V4, in); err != nil {
-			t.Fatalf("create inbound conntrack entry: %v", err)
-		}
+		createEntry(t, tuple(unix.IPPROTO_TCP, "203.0.113.5", 5555, "14.8.52.86", 6025),
+			tuple(unix.IPPROTO_TCP, "192.168.1.20", 22, "203.0.113.5", 5555))
 		if flows, err = (NetlinkFlows{}).Flows(); err != nil {
 			t.Fatal(err)
 		}
@@ -222,18 +200,8 @@ func TestKernelPressure(t *testing.T) {
 	inNS(t, ns, func() {
 		// An entry whose reply tuple is what 127.0.0.1:40000 ->
 		// 127.0.0.1:80 would have as its reply.
-		flow := &netlink.ConntrackFlow{
-			FamilyType: unix.AF_INET,
-			Forward: netlink.IPTuple{SrcIP: net.ParseIP("10.9.9.9").To4(), DstIP: net.ParseIP("10.9.9.8").To4(),
-				Protocol: unix.IPPROTO_TCP, SrcPort: 1111, DstPort: 2222},
-			Reverse: netlink.IPTuple{SrcIP: net.ParseIP("127.0.0.1").To4(), DstIP: net.ParseIP("127.0.0.1").To4(),
-				Protocol: unix.IPPROTO_TCP, SrcPort: 80, DstPort: 40000},
-			TimeOut:   120,
-			ProtoInfo: &netlink.ProtoInfoTCP{State: 3},
-		}
-		if err := netlink.ConntrackCreate(netlink.ConntrackTable, netlink.FAMILY_V4, flow); err != nil {
-			t.Fatalf("create conntrack entry: %v", err)
-		}
+		createEntry(t, tuple(unix.IPPROTO_TCP, "10.9.9.9", 1111, "10.9.9.8", 2222),
+			tuple(unix.IPPROTO_TCP, "127.0.0.1", 80, "127.0.0.1", 40000))
 		before, err := NetlinkPressure{}.Pressure()
 		if err != nil {
 			t.Fatal(err)
@@ -267,4 +235,22 @@ func TestKernelPressure(t *testing.T) {
 		}
 		t.Logf("before %+v, after %+v", before, after)
 	})
+}
+
+// tuple is one direction of a conntrack entry.
+func tuple(proto uint8, src string, sport uint16, dst string, dport uint16) netlink.IPTuple {
+	return netlink.IPTuple{SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4(), Protocol: proto, SrcPort: sport, DstPort: dport}
+}
+
+// createEntry adds a conntrack entry with these directions (TCP ones
+// ESTABLISHED, 120 s) in the namespace the caller runs in.
+func createEntry(t *testing.T, fwd, rev netlink.IPTuple) {
+	t.Helper()
+	flow := &netlink.ConntrackFlow{FamilyType: unix.AF_INET, Forward: fwd, Reverse: rev, TimeOut: 120}
+	if fwd.Protocol == unix.IPPROTO_TCP {
+		flow.ProtoInfo = &netlink.ProtoInfoTCP{State: 3} // ESTABLISHED
+	}
+	if err := netlink.ConntrackCreate(netlink.ConntrackTable, netlink.FAMILY_V4, flow); err != nil {
+		t.Fatalf("create conntrack entry %v -> %v: %v", fwd, rev, err)
+	}
 }
