@@ -24,7 +24,6 @@
 # shellcheck source=bench/guest/shapes.sh
 . /vmtest/shapes.sh
 
-START="$(date +%s)"
 SHAPES="${VMTEST_shapes:-ours,stock,perport}"
 OCC="${VMTEST_occ:-50,90,99}"
 CI="${VMTEST_benchci:-0}"
@@ -35,10 +34,6 @@ DPORT=8100
 # Test 3, many destinations (reads SHAPES and CI).
 # shellcheck source=bench/guest/manydst.sh
 . /vmtest/manydst.sh
-
-step() {
-	echo "VMTEST step $* (t=$(($(date +%s) - START))s)"
-}
 
 nextport() {
 	DPORT=$((DPORT + 1))

@@ -33,10 +33,6 @@
 # shellcheck source=reliability/guest/nat.sh
 . /vmtest/nat.sh
 
-START="$(date +%s)"
-step() {
-	echo "VMTEST step $* (t=$(($(date +%s) - START))s)"
-}
 # wants PART: 1 when PART is to run.
 wants() {
 	case ",${VMTEST_rel:-modules,lifecycle,rejected,kills,killsmove,concurrent,linkflap,prefix,prefixflow,router,portfwd,fwdstatus,ipv4flow,fw4lock,window,soak}," in

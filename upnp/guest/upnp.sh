@@ -21,10 +21,6 @@
 # shellcheck source=vmtest/guest/ce.sh
 . /vmtest/ce.sh
 
-START="$(date +%s)"
-step() {
-	echo "VMTEST step $* (t=$(($(date +%s) - START))s)"
-}
 URL=http://192.168.1.1:5000/rootDesc.xml
 U=/tmp/upnp
 mkdir -p "$U"

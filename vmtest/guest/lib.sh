@@ -1,17 +1,25 @@
 # shellcheck shell=sh
 # Helpers shared by the guest scripts: namespace execution, verdicts,
-# JSON fields and nft counters. Sourced by scenario.sh.
+# JSON fields and nft counters, phase lines. Sourced first by every guest
+# scenario (vmtest, reliability, bench, upnp).
 
 IP=/usr/bin/ip
 NFT=/usr/sbin/nft
 PASSES=0
 FAILS=0
+# START is when the guest script began (it sources this file first).
+START="$(date +%s)"
 
 # n NS CMD…: run CMD in network namespace NS.
 n() {
 	_ns="$1"
 	shift
 	"$IP" netns exec "$_ns" "$@"
+}
+
+# step NAME: print the phase that starts now and the seconds so far.
+step() {
+	echo "VMTEST step $* (t=$(($(date +%s) - START))s)"
 }
 
 # verdict NAME OK TEXT…: print one result line (OK is 1 or 0) and count it.

@@ -13,11 +13,6 @@
 # shellcheck source=vmtest/guest/ce.sh
 . /vmtest/ce.sh
 
-START="$(date +%s)"
-step() {
-	echo "VMTEST step $* (t=$(($(date +%s) - START))s)"
-}
-
 # eqs A B [A B …]: 1 when every pair is equal, else 0.
 eqs() {
 	while [ "$#" -ge 2 ]; do
