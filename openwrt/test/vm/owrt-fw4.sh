@@ -172,27 +172,26 @@ wait_dad router
 inside="$(echo "$S1" | cut -d, -f2 | cut -d- -f1)"
 inside=$((inside + 4))
 outside=5000
-uci batch <<-EOT
-	add firewall redirect
-	set firewall.@redirect[-1].name='web-in-set'
-	set firewall.@redirect[-1].src='wan'
-	set firewall.@redirect[-1].src_dport='$inside'
-	set firewall.@redirect[-1].dest='lan'
-	set firewall.@redirect[-1].dest_ip='192.168.1.2'
-	set firewall.@redirect[-1].dest_port='8080'
-	set firewall.@redirect[-1].proto='tcp'
-	set firewall.@redirect[-1].target='DNAT'
-	add firewall redirect
-	set firewall.@redirect[-1].name='web-outside'
-	set firewall.@redirect[-1].src='wan'
-	set firewall.@redirect[-1].src_dport='$outside'
-	set firewall.@redirect[-1].dest='lan'
-	set firewall.@redirect[-1].dest_ip='192.168.1.2'
-	set firewall.@redirect[-1].dest_port='8080'
-	set firewall.@redirect[-1].proto='tcp'
-	set firewall.@redirect[-1].target='DNAT'
-	commit firewall
-EOT
+# redirect NAME PORT: the uci batch lines of a TCP forward from wan:PORT to
+# the LAN host's 8080.
+redirect() {
+	cat <<-EOT
+		add firewall redirect
+		set firewall.@redirect[-1].name='$1'
+		set firewall.@redirect[-1].src='wan'
+		set firewall.@redirect[-1].src_dport='$2'
+		set firewall.@redirect[-1].dest='lan'
+		set firewall.@redirect[-1].dest_ip='192.168.1.2'
+		set firewall.@redirect[-1].dest_port='8080'
+		set firewall.@redirect[-1].proto='tcp'
+		set firewall.@redirect[-1].target='DNAT'
+	EOT
+}
+{
+	redirect web-in-set "$inside"
+	redirect web-outside "$outside"
+	echo "commit firewall"
+} | uci batch
 fw4 reload
 n h1 sink -tcp 8080 -ctl 127.0.0.1:9100 >/dev/null 2>&1 &
 hs=$!
