@@ -390,6 +390,15 @@ func TestPrefixChange(t *testing.T) {
 	}
 	down("oldmap", "INVALID_MAP_RULE")
 
+	// The link up without any prefix: nothing blocked is retried (it would
+	// fail again), only a running interface is (its prefix is gone).
+	down("oldmap", "MISSING_PREFIX")
+	w.setUbus(t, "network.interface.wan6", map[string]any{"up": true, "l3_device": "eth1", "device": "eth1"})
+	if got := hotplug("ifupdate", "IFUPDATE_PREFIXES=1"); !sameSet(got, "wanmap", "automap") {
+		t.Errorf("every prefix gone: ifup %q, want wanmap and automap (running), not oldmap (waiting)", got)
+	}
+	down("oldmap", "INVALID_MAP_RULE")
+
 	w.setUbus(t, "network.interface.wan6", linkStatus("eth1", otherPD, ""))
 	if got := hotplug("ifupdate"); len(got) != 0 {
 		t.Errorf("ifupdate without address or prefix change: ifup %q, want none", got)
@@ -451,6 +460,8 @@ func TestPrefixChangeSameRule(t *testing.T) {
 		{"prefix in use gone", seedPD, []any{entry("240b:12:abcd:ef00::", 56, 3600)}, nil, true},
 		{"prefix in use deprecated", seedPD, []any{entry("240b:12:3456:7800::", 56, 0), entry("240b:12:abcd:ef00::", 56, 3600)}, nil, true},
 		{"no PD: the /64 in use gone", seedAddr64, nil, []any{entry(a3, 64, 3600)}, true},
+		{"every prefix and address gone, link still up", seedPD, nil, nil, true},
+		{"no PD: every address gone, link still up", seedAddr64, nil, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)

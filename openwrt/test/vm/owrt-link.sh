@@ -119,3 +119,67 @@ ubus call network reload
 wait_status wanmap '@["ipv4-address"][0].address' "$CE1_IPV4" 60 || diag
 wait_dad router
 iface_is wanmap true "$CE1_IPV4" "link: back on the delegated /56"
+
+# 4. wan6 as DHCPv6 runs it: the link stays up while its lease changes.
+# proto 'dhcpv6like' (written by owrt-router.sh) only brings the link up;
+# v6lease sends addresses and prefixes the way odhcp6c's script does
+# (proto_send_update: netifd replaces the lists, wan6 stays up, hotplug
+# gets ifupdate). When the lease ends and every prefix goes, wanmap must
+# not keep the tunnel and rules of a prefix that is no longer ours (the
+# hotplug script sets it up again, setup fails with MISSING_PREFIX); the
+# next lease brings it back.
+v6lease() { # [ADDR/64 PREFIX]: the lease's address and prefix, none if empty
+	(
+		# shellcheck disable=SC1091 # OpenWrt's own library, in the guest
+		. /lib/netifd/netifd-proto.sh
+		proto_init_update wan 1
+		if [ -n "${1:-}" ]; then
+			proto_add_ipv6_address "${1%/*}" "${1#*/}" 3600 7200
+			proto_add_ipv6_prefix "$2,3600,7200"
+			proto_add_ipv6_route "::" 0 fe80::1
+		fi
+		proto_send_update wan6
+	)
+}
+uci batch <<-EOT
+	set network.wan6.proto='dhcpv6like'
+	delete network.wan6.ip6addr
+	delete network.wan6.ip6prefix
+	delete network.wan6.ip6gw
+	commit network
+EOT
+ubus call network reload
+wait_status wan6 '@.up' true 30 || diag
+v6lease 240b:12:3456:7800::1/64 "$CE1_PREFIX"
+wait_status wanmap '@["ipv4-address"][0].address' "$CE1_IPV4" 60 || diag
+wait_dad router
+wait_kstate "$CE1_ADDR" "tables=1 tunnels=1 ce=1"
+linkstate "link: DHCPv6-like wan6 with a lease: wanmap up" true "$CE1_ADDR"
+traffic "DHCPv6-like wan6" "$S1" "$CE1_IPV4" ce1
+v6lease
+wait_status wanmap '@.errors[0].code' MISSING_PREFIX 30 || diag
+wait_kstate "$CE1_ADDR" "tables=0 tunnels=0 ce=0"
+s="$(st wanmap)"
+verdict "link: the lease ends, wan6 stays up without prefix: wanmap down with MISSING_PREFIX" \
+	"$(is "$(j "$(st wan6)" '@.up')" = true -a "$(j "$s" '@.up')" = false -a "$(j "$s" '@.errors[0].code')" = MISSING_PREFIX)" \
+	"wan6 up=$(j "$(st wan6)" '@.up') wanmap up=$(j "$s" '@.up') errors=$(j "$s" '@.errors[*].code')"
+linkstate "link: the lease ends: no table, tunnel or CE address left" false "$CE1_ADDR"
+v6lease 240b:12:3456:7800::1/64 "$CE1_PREFIX"
+wait_status wanmap '@["ipv4-address"][0].address' "$CE1_IPV4" 60 || diag
+wait_dad router
+wait_kstate "$CE1_ADDR" "tables=1 tunnels=1 ce=1"
+linkstate "link: a new lease: wanmap up again" true "$CE1_ADDR"
+traffic "after a new lease" "$S1" "$CE1_IPV4" ce1
+
+# Back to the static wan6 for the parts that follow.
+uci batch <<-EOT
+	set network.wan6.proto='static'
+	set network.wan6.ip6addr='240b:12:3456:7800::1/64'
+	set network.wan6.ip6gw='fe80::1'
+	set network.wan6.ip6prefix='$CE1_PREFIX'
+	commit network
+EOT
+ubus call network reload
+wait_status wanmap '@["ipv4-address"][0].address' "$CE1_IPV4" 60 || diag
+wait_dad router
+iface_is wanmap true "$CE1_IPV4" "link: back on the static wan6"

@@ -100,6 +100,9 @@ while [ "$k" -le "${VMTEST_lateprefix:-3}" ]; do
 	EOT
 	ubus call network reload
 	wait_status wanmap '@.errors[0].code' MISSING_PREFIX 30 || true
+	# The handler reports the error, then blocks restarts: two ubus calls,
+	# so the status can show the first without the second for a moment.
+	wait_status wanmap '@.autostart' false 10 || true
 	s="$(st wanmap)"
 	verdict "netifd: late prefix $k: wan6 without IPv6 -> MISSING_PREFIX, blocked" \
 		"$(is "$(j "$s" '@.errors[0].code')" = MISSING_PREFIX -a "$(j "$s" '@.autostart')" = false)" \

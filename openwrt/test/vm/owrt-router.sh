@@ -59,6 +59,21 @@ network_config() { # WANMAP-SECTION-BODY
 network_config "	option proto 'mape'
 	option tunlink 'wan6'"
 
+# A DHCPv6-like protocol for wan6 (part link): setup only brings the link
+# up; the scenario sends the lease through netifd-proto.sh as odhcp6c's
+# script does. netifd reads /lib/netifd/proto at start.
+cat >/lib/netifd/proto/dhcpv6like.sh <<-'EOF'
+	#!/bin/sh
+	. /lib/functions.sh
+	. ../netifd-proto.sh
+	init_proto "$@"
+	proto_dhcpv6like_init_config() { available=1; }
+	proto_dhcpv6like_setup() { proto_init_update "$2" 1; proto_send_update "$1"; }
+	proto_dhcpv6like_teardown() { :; }
+	add_protocol dhcpv6like
+EOF
+chmod 755 /lib/netifd/proto/dhcpv6like.sh
+
 daemon ubusd ubusd
 i=0
 until ubus list >/dev/null 2>&1 || [ "$i" -ge 50 ]; do sleep 0.1; i=$((i + 1)); done

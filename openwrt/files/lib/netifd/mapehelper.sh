@@ -193,18 +193,22 @@ mapehelper_teardown() {
 # failed for want of a prefix or of a link, is set up again with ifup. A
 # reordered address list, a new address in the same /64 or an extra prefix
 # changes nothing the rule depends on, and an ifup would drop every flow.
+# A link that stays up but loses every prefix (a DHCPv6 lease that ends)
+# sets a running interface up again too: setup then fails with
+# MISSING_PREFIX, which removes the tunnel and rules of a prefix that is no
+# longer ours, and the next prefix brings it back.
 mapehelper_prefix_changed() {
 	local tunlink="$1" status
 	mapehelper_valid_name "$tunlink" || return 0
 	status="$(mapehelper_link_status "$tunlink")"
-	[ -n "$(mapehelper_link_prefix "$status")" ] || return 0
 	config_load network
-	config_foreach mapehelper_check_iface interface "$tunlink" "$status"
+	config_foreach mapehelper_check_iface interface "$tunlink" "$status" "$(mapehelper_link_prefix "$status")"
 }
 
-# mapehelper_check_iface SECTION TUNLINK LINK_STATUS: config_foreach callback.
+# mapehelper_check_iface SECTION TUNLINK LINK_STATUS LINK_PREFIX:
+# config_foreach callback.
 mapehelper_check_iface() {
-	local cfg="$1" tunlink="$2" linkstatus="$3"
+	local cfg="$1" tunlink="$2" linkstatus="$3" linkprefix="$4"
 	local proto link status used up err
 	config_get proto "$cfg" proto
 	case "$proto" in
@@ -228,6 +232,8 @@ mapehelper_check_iface() {
 		fi
 		return 0
 	fi
+	# Down: worth a new try only once the link has a prefix again.
+	[ -n "$linkprefix" ] || return 0
 	case "$err" in
 	MISSING_PREFIX | NO_MATCHING_PD | NO_TUNLINK) ifup "$cfg" ;;
 	esac
