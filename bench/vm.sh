@@ -21,7 +21,6 @@ over="$repo/build/bench-overlay"
 export VMTEST_WORK="${VMTEST_WORK:-$repo/build/bench-vm}"
 rm -rf "$over"
 mkdir -p "$over/vmtest" "$over/usr/bin"
-(cd "$repo" && CGO_ENABLED=0 GOARCH=amd64 go build -trimpath -ldflags '-s -w' -o "$over/usr/bin/rusage" ./bench/cmd/rusage)
 cp "$here/guest/"*.sh "$over/vmtest/"
 chmod 755 "$over/vmtest/"*.sh
 rc=0

@@ -21,6 +21,7 @@ table() {
 	  (["v6plus", "ocn"][] as $isp |
 		"| \($isp): new TCP flows per round at 90 % busy (\($d.rounds) rounds, same pool) | \($d | churn(find($isp; "ours"; "churn-90"))) | \($d | churn(find($isp; "vrange"; "churn-90"))) |",
 		"| \($isp): new TCP flows per round at 99 % busy | \($d | churn(find($isp; "ours"; "churn-99"))) | \($d | churn(find($isp; "vrange"; "churn-99"))) |",
+		"| \($isp): the same at 90 %, the table reloaded (as by fw4 reload) before each round | \($d | churn(find($isp; "ours"; "reload-90"))) | \($d | churn(find($isp; "vrange"; "reload-90"))) |",
 		"| \($isp): UDP sockets that kept one external port towards 3 server ports | \($d | eim(find($isp; "ours"; "eim"))) | \($d | eim(find($isp; "vrange"; "eim"))) |",
 		"| \($isp): packets the BR dropped | \(find($isp; "ours"; "br-drops").br_drops // "–") | \(find($isp; "vrange"; "br-drops").br_drops // "–") |")
 	' "$results"

@@ -19,8 +19,10 @@
 #
 # Tests per shape: churn (hold N connections to one server, then ROUNDS
 # rounds of: reset CHURN random ones, wait, open CHURN new ones that join
-# the pool) at 90 % and 99 %; eim (30 UDP sockets, each to three server
-# ports: how many saw one external port).
+# the pool) at 90 % and 99 %; reload-90, the 90 % churn with the table
+# loaded again in every round after the resets, as an fw4 reload re-runs
+# our include (issue 14 goal 2: what a reload costs); eim (30 UDP sockets,
+# each to three server ports: how many saw one external port).
 set -eu
 out=${1:-bench/vrange-results.json}
 rounds=${ROUNDS:-4}
@@ -88,12 +90,13 @@ topo() {
 }
 
 # vrange_rules prints the vrange table: the port maps in both directions
-# and the three chains.
+# and the three chains, replacing the table as our include does (so
+# loading it again is a reload, not a second copy).
 vrange_rules() {
 	echo "$ports" | tr ',' '\n' | awk -F- -v ipv4="$ipv4" '
 	{ for (p = $1; p <= $2; p++) { n++; v2r = v2r sep n " : " p; r2v = r2v sep p " : " n; sep = ", " } }
 	END {
-		print "table ip vrange {"
+		print "table ip vrange\ndelete table ip vrange\ntable ip vrange {"
 		print "\tmap v2r {\n\t\ttype inet_service : inet_service\n\t\telements = { " v2r " }\n\t}"
 		print "\tmap r2v {\n\t\ttype inet_service : inet_service\n\t\telements = { " r2v " }\n\t}"
 		print "\tchain srcnat {\n\t\ttype nat hook postrouting priority srcnat - 1; policy accept;"
@@ -174,7 +177,8 @@ for prefix in $prefixes; do
 use_prefix "$prefix"
 for shape in ours vrange; do
 	topo
-	rules "$shape" | ip netns exec vrce nft -f -
+	rules "$shape" >"$work/rules.nft"
+	ip netns exec vrce nft -f "$work/rules.nft"
 	ip netns exec vrsrv "$work/sink" -tcp 8080 -udp 8081,8082,8083 -ctl 127.0.0.1:9000 &
 	echo $! >"$work/sink.pid"
 	sleep 0.5
@@ -185,6 +189,11 @@ for shape in ours vrange; do
 			-settle 3s -timeout 3s -par 64 -ports "$ports" -src "$ipv4")
 		echo "{\"isp\":\"$isp\",\"shape\":\"$shape\",\"test\":\"churn-$pct\",\"result\":$r}" | tee -a "$work/results"
 	done
+	quiet
+	churn=$(((total * 10 + 99) / 100))
+	r=$(ip netns exec vrlan "$work/probe" churn -to 203.0.113.10:8080 -n "$total" -churn "$churn" -rounds "$rounds" \
+		-settle 3s -timeout 3s -par 64 -ports "$ports" -src "$ipv4" -reload "ip netns exec vrce nft -f $work/rules.nft")
+	echo "{\"isp\":\"$isp\",\"shape\":\"$shape\",\"test\":\"reload-90\",\"result\":$r}" | tee -a "$work/results"
 	quiet
 	r=$(eim)
 	echo "{\"isp\":\"$isp\",\"shape\":\"$shape\",\"test\":\"eim\",\"result\":$r}" | tee -a "$work/results"

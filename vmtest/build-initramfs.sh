@@ -75,6 +75,10 @@ done
 	go build -trimpath -gcflags=all=-l -ldflags "-s -w $(arches_ldflags "$GOARCH")" -o "$root/usr/bin/mapehelper" ./cmd/mapehelper
 	go build -trimpath -ldflags '-s -w' -o "$root/usr/bin/probe" ./vmtest/cmd/probe
 	go build -trimpath -ldflags '-s -w' -o "$root/usr/bin/sink" ./vmtest/cmd/sink
+	# The up-cost step: rusage times a command, noop is the floor any Go
+	# binary pays to start, built with the product's flags.
+	go build -trimpath -ldflags '-s -w' -o "$root/usr/bin/rusage" ./bench/cmd/rusage
+	go build -trimpath -gcflags=all=-l -ldflags "-s -w $(arches_ldflags "$GOARCH")" -o "$root/usr/bin/noop" ./vmtest/cmd/noop
 )
 
 cp "$here/guest/"*.sh "$root/vmtest/"

@@ -192,6 +192,30 @@ if [ "${VMTEST_mode:-mapehelper}" = mapehelper ]; then
 	r="$(n h1 probe udp -to "$SERVER:9002" -n 5 -lport 41000 -ports "$S1" -src "$CE1_IPV4")"
 	drops=$(($(br_drops ce1) - d0))
 	verdict "udp flows survive a repeated up" "$(eqs "$(jf ok "$r")" 5 "$(jf in_set "$r")" 5 "$drops" 0)" "$(figures x "$r" "$drops")"
+
+	step up-cost
+	# Issue 14, goal 5: what a (replacing) up costs on this arch's VM,
+	# reported against the start of a Go binary that does nothing (noop,
+	# built with the product's flags): medians of 5 each, interleaved.
+	# Only that every up succeeded is asserted; the times are printed.
+	: >/tmp/upcost.up
+	: >/tmp/upcost.noop
+	_pfx="--prefix=$(fx CE1 PREFIX)"
+	for _i in 1 2 3 4 5; do
+		# shellcheck disable=SC2046 # ce_dirs prints separate flags
+		n ce1 rusage mapehelper up --interface mape1 --link wan "$_pfx" $(ce_dirs ce1) 2>&1 >/dev/null | sed -n 's/^RUSAGE //p' >>/tmp/upcost.up
+		rusage noop 2>&1 >/dev/null | sed -n 's/^RUSAGE //p' >>/tmp/upcost.noop
+	done
+	wait_dad ce1
+	# median FILE: the median wall time in ms of rusage's lines in FILE.
+	median() { sed -n 's/.*"us":\([0-9]*\).*/\1/p' "$1" | sort -n | sed -n 3p | awk '{printf "%.1f", $1 / 1000}'; }
+	_upms="$(median /tmp/upcost.up)"
+	_noopms="$(median /tmp/upcost.noop)"
+	_bad="$(grep -vc '"exit":0' /tmp/upcost.up)"
+	verdict "up-cost: 5 replacing ups all succeed" "$(eqs "$(wc -l </tmp/upcost.up)" 5 "$_bad" 0)" "runs=$(wc -l </tmp/upcost.up) failed=$_bad"
+	echo "VMTEST INFO up-cost $(uname -m): up median ${_upms} ms, no-op Go binary start median ${_noopms} ms: up = $(awk "BEGIN {printf \"%.1f\", $_upms / $_noopms}") x no-op"
+	snapshot ce1 /tmp/ce1.up3
+	samestate "up-cost: five more ups = same state" /tmp/ce1.up1 /tmp/ce1.up3
 fi
 
 step fw4

@@ -168,7 +168,9 @@ func runTCP(to string, n, par int, timeout time.Duration, exp expect) Report {
 // rule shape that picks a port set without looking at its free ports
 // fails new flows here although the freed ports are spread over all sets,
 // and one whose view of the sets drifts fails more in each round.
-func runChurn(to string, n, churn, rounds, par int, timeout, settle time.Duration, exp expect) Report {
+// between, if not nil, runs in every round after the resets (the
+// benchmark reloads the firewall there); its failure ends the run.
+func runChurn(to string, n, churn, rounds, par int, timeout, settle time.Duration, between func() error, exp expect) Report {
 	conns, first := openTCP(to, n, par, timeout)
 	var all []flowResult
 	var perRound []int
@@ -184,6 +186,16 @@ func runChurn(to string, n, churn, rounds, par int, timeout, settle time.Duratio
 		for _, i := range open[:k] {
 			resetTCP(conns[i])
 			conns[i] = nil
+		}
+		if between != nil {
+			if err := between(); err != nil {
+				for _, c := range conns {
+					if c != nil {
+						resetTCP(c)
+					}
+				}
+				return Report{N: n, Err: err.Error()}
+			}
 		}
 		time.Sleep(settle)
 		again, res := openTCP(to, k, par, timeout)

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"time"
 
@@ -110,6 +111,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	churn := fs.Int("churn", 0, "connections to reset and reopen after the first wave (churn)")
 	settle := fs.Duration("settle", 2*time.Second, "wait between reset and reopen (churn)")
 	rounds := fs.Int("rounds", 1, "churn rounds on the same held pool (churn)")
+	reload := fs.String("reload", "", "shell command run in every round after the resets, e.g. a firewall reload (churn)")
 	servers := fs.Int("servers", 1, "number of consecutive server addresses from -to's host (short)")
 	rst := fs.Bool("rst", false, "end connections with a RST instead of a FIN (short)")
 	dports := fs.String("dports", "9001,9002,9003", "server ports every socket sends to (mapping)")
@@ -138,7 +140,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "tcp":
 		r = runTCP(*to, *n, *par, *timeout, exp)
 	case "churn":
-		r = runChurn(*to, *n, *churn, *rounds, *par, *timeout, *settle, exp)
+		var between func() error
+		if *reload != "" {
+			between = func() error {
+				if out, err := exec.Command("/bin/sh", "-c", *reload).CombinedOutput(); err != nil {
+					return fmt.Errorf("-reload %q: %w: %s", *reload, err, out)
+				}
+				return nil
+			}
+		}
+		r = runChurn(*to, *n, *churn, *rounds, *par, *timeout, *settle, between, exp)
 	case "udp":
 		r = runUDP(*to, *n, *par, *lport, *size, *timeout, exp)
 	case "icmp":
