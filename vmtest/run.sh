@@ -70,17 +70,45 @@ accel="${VMTEST_ACCEL:-tcg}"
 # The guest gets the time left minus a margin, so it can still report.
 # loglevel=5 instead of quiet: a soft lockup or oops prints its call trace
 # at the default level (4), which quiet hides, and a hang in CI must be
-# diagnosable from the log alone.
-: >"$log"
-# shellcheck disable=SC2086 # VM_QEMU_ARGS is a list of arguments
-timeout -k 5 "$limit" "$VM_QEMU" $VM_QEMU_ARGS -machine "accel=$accel" -m "${VM_MEM:-1024}" -smp "${VM_SMP:-2}" \
-	-nographic -no-reboot -kernel "$VM_KERNEL" -initrd "$work/initramfs.cpio.gz" \
-	-append "console=$VM_CONSOLE panic=-1 loglevel=5 vmtest.mode=$mode vmtest.timeout=$((limit - 20)) vmtest.slow=${VM_SLOWDOWN:-1} ${VM_APPEND:-} ${VMTEST_CMDLINE:-}" \
-	</dev/null >"$log" 2>&1 &
-qpid=$!
-# Show the guest's verdict lines as they come.
-tail -n +1 -f "$log" --pid="$qpid" 2>/dev/null | grep -a --line-buffered '^VMTEST' || true
-wait "$qpid" || true
+# diagnosable from the log alone. softlockup_panic=1 with panic=-1 and
+# -no-reboot ends the VM 20 s into a kernel hang instead of at the limit.
+boot() {
+	: >"$log"
+	# shellcheck disable=SC2086 # VM_QEMU_ARGS is a list of arguments
+	timeout -k 5 "$limit" "$VM_QEMU" $VM_QEMU_ARGS -machine "accel=$accel" -m "${VM_MEM:-1024}" -smp "${VM_SMP:-2}" \
+		-nographic -no-reboot -kernel "$VM_KERNEL" -initrd "$work/initramfs.cpio.gz" \
+		-append "console=$VM_CONSOLE panic=-1 softlockup_panic=1 loglevel=5 vmtest.mode=$mode vmtest.timeout=$((limit - 20)) vmtest.slow=${VM_SLOWDOWN:-1} ${VM_APPEND:-} ${VMTEST_CMDLINE:-}" \
+		</dev/null >"$log" 2>&1 &
+	qpid=$!
+	# Show the guest's verdict lines as they come.
+	tail -n +1 -f "$log" --pid="$qpid" 2>/dev/null | grep -a --line-buffered '^VMTEST' || true
+	wait "$qpid" || true
+}
+
+# kernel_report: the first kernel report (soft lockup, oops, hung task)
+# with its trace, which says why a guest hung; the tail only repeats the
+# watchdog's line.
+kernel_report() {
+	if grep -aqE 'BUG:|Oops|INFO: task|WARNING:' "$log"; then
+		echo "vmtest: first kernel report:"
+		sed -n '/BUG:\|Oops\|INFO: task\|WARNING:/,$p' "$log" | head -n 80 | tr -d '\033'
+	fi
+}
+
+boot
+# A guest kernel that locks up (both vCPUs stuck in softirq, seen twice
+# in about a hundred TCG runs, never reproduced on purpose) says nothing
+# about the test: the run is repeated once, with the report printed and
+# the log kept as console.lockup.log (docs/testing.md). A second lockup,
+# or any other unfinished run, fails.
+if ! grep -aq '^VMTEST END' "$log" && grep -aq 'soft lockup' "$log"; then
+	cp "$log" "$work/console.lockup.log"
+	{
+		echo "vmtest: the guest kernel locked up (last step: $(grep -a '^VMTEST step' "$log" | tail -n 1)); running it once more"
+		kernel_report
+	} >&2
+	boot
+fi
 end="$(date +%s)"
 
 fails="$(grep -ac '^VMTEST FAIL' "$log" || true)"
@@ -88,12 +116,7 @@ passes="$(grep -ac '^VMTEST PASS' "$log" || true)"
 echo "vmtest: $arch mode=$mode: $passes passed, $fails failed; build $((built - start))s, VM $((end - built))s, total $((end - start))s (console: $log)"
 if ! grep -aq '^VMTEST END' "$log"; then
 	echo "vmtest: FAIL: the guest did not finish (crash or time limit); last step: $(grep -a '^VMTEST step' "$log" | tail -n 1)" >&2
-	# The first kernel report (soft lockup, oops, hung task) with its
-	# trace says why; the tail only repeats the watchdog's line.
-	if grep -aqE 'BUG:|Oops|INFO: task|WARNING:' "$log"; then
-		echo "vmtest: first kernel report:" >&2
-		sed -n '/BUG:\|Oops\|INFO: task\|WARNING:/,$p' "$log" | head -n 80 | tr -d '\033' >&2
-	fi
+	kernel_report >&2
 	echo "vmtest: last console lines:" >&2
 	tail -n 30 "$log" | tr -d '\033' >&2
 	exit 1
