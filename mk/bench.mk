@@ -28,7 +28,7 @@
 #                   set; the ratios are printed, not asserted.
 #   size-doc        the mipsel binary's bytes per package into docs/bench.md
 #                   (scripts/arches/size.sh)
-.PHONY: bench bench-ci bench-lint bench-native bench-native-ci bench-native-doc size-doc
+.PHONY: bench bench-ci bench-lint bench-native bench-native-ci bench-native-doc size-doc upcost-doc upcost-check
 BENCH_MANYDST    = vmtest.mdn=10000 vmtest.mdshapes=masq,ours,perport
 BENCH_CI_MANYDST = vmtest.mdn=2000 vmtest.mdrounds=4 vmtest.mdshapes=masq,ours
 BENCH_NATIVE    = -reps 60 -slot 300ms
@@ -66,6 +66,21 @@ bench-native-doc:
 
 size-doc:
 	sh scripts/arches/size.sh --write docs/bench.md
+
+# `up` against a no-op Go binary's start on each arch's VM (issue 14 goal
+# 5): collected from the last VM runs' consoles (make vmtest and
+# vmtest-ARCH print it), then docs/bench.md's table. upcost-check (in
+# TEST_TARGETS) compares the table with bench/upcost.json.
+upcost-doc:
+	sh bench/upcost.sh vmtest/work bench/upcost.json
+	sh bench/doc-block.sh upcost docs/bench.md sh bench/upcost.sh -table bench/upcost.json
+
+TEST_TARGETS += upcost-check
+upcost-check:
+	@tmp="$$(mktemp)"; cp docs/bench.md "$$tmp"; \
+	  sh bench/doc-block.sh upcost "$$tmp" sh bench/upcost.sh -table bench/upcost.json && \
+	  diff -u docs/bench.md "$$tmp"; rc=$$?; rm -f "$$tmp"; \
+	  [ $$rc = 0 ] || { echo "upcost-check: docs/bench.md's up-cost table differs from bench/upcost.json; run make upcost-doc" >&2; exit 1; }
 
 bench-ci: bench-lint
 	VMTEST_WORK=$(CURDIR)/build/bench-ci-vm sh bench/vm.sh -t 600 -o build/bench-ci.json vmtest.shapes=ours,perport vmtest.occ=90 vmtest.benchci=1 vmtest.applyn=5 $(BENCH_CI_MANYDST)
