@@ -65,13 +65,13 @@ func TestApplyIsOneBatch(t *testing.T) {
 		t.Fatalf("batch starts %#x, want add/delete/add table", got)
 	}
 	n := len(rs.PortSets)
-	chains, sets, elems, rules := 2*n+5, 3*n+7, n+7, 7*n+8
+	chains, sets, elems, rules := 2*n+5, 3*n+6, n+6, 7*n+8
 	for _, c := range []struct {
 		msg, want int
 		what      string
 	}{
 		{unix.NFT_MSG_NEWCHAIN, chains, "chains (set_i, try_i, walk, eim, srcnat, mss, guard)"},
-		{unix.NFT_MSG_NEWSET, sets, "sets (occ_i, eim_i, a protocol set per set_i, one per srcnat rule but the UDP one, three verdict maps)"},
+		{unix.NFT_MSG_NEWSET, sets, "sets (occ_i, eim_i, a protocol set per set_i, one per srcnat rule but the two UDP ones, three verdict maps)"},
 		{unix.NFT_MSG_NEWSETELEM, elems, "set element batches (the anonymous sets)"},
 		{unix.NFT_MSG_NEWRULE, rules, "rules (2 per set_i, 3 per try_i, one per set in walk and in eim, 5 in srcnat, two MSS, one guard)"},
 		{unix.NFT_MSG_DELCHAIN, 0, "chain deletions"},

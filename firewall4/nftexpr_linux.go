@@ -3,6 +3,7 @@ package firewall4
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -200,6 +201,11 @@ func (x *ruleCtx) loadKey(to []expr.Any, set string, key []keyPart) ([]expr.Any,
 	if s == nil {
 		return nil, nil, fmt.Errorf("no set %s in the model", set)
 	}
+	if slices.Contains(key, keyUDPSport) {
+		// The payload dependency nft adds for `udp sport` (see keyUDPSport).
+		to = append(to, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_UDP}})
+	}
 	for w, k := range key { // every field here fits one 32-bit word
 		reg := keyRegister(w)
 		switch k {
@@ -211,7 +217,7 @@ func (x *ruleCtx) loadKey(to []expr.Any, set string, key []keyPart) ([]expr.Any,
 			to = append(to, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4})
 		case keyDport:
 			to = append(to, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
-		case keySport:
+		case keySport, keyUDPSport:
 			to = append(to, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 2})
 		case keyZeroPort:
 			to = append(to, &expr.Immediate{Register: reg, Data: []byte{0, 0}})

@@ -43,7 +43,7 @@ func TestRenderSeed(t *testing.T) {
 		"table ip mapehelper_wan_mape {\n",
 		"\tset occ_0 {\n\t\ttype inet_proto . ipv4_addr . inet_service\n\t\tsize 65535\n\t\tflags dynamic\n\t}\n",
 		"\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:6016-6031\n\t}\n",
-		"\tchain set_14 {\n\t\tmeta l4proto != icmp add @eim_14 { meta l4proto . ip saddr . th sport ct count over 0 }\n\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:63360-63375\n\t}\n",
+		"\tchain set_14 {\n\t\tadd @eim_14 { meta l4proto . ip saddr . udp sport ct count over 0 }\n\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:63360-63375\n\t}\n",
 		"\tchain try_3 {\n" +
 			"\t\tmeta l4proto != icmp add @occ_3 { meta l4proto . ip daddr . th dport ct count over 16 } return\n" +
 			"\t\tmeta l4proto icmp add @occ_3 { meta l4proto . ip daddr . 0 ct count over 16 } return\n" +
@@ -51,14 +51,14 @@ func TestRenderSeed(t *testing.T) {
 		"\tchain walk {\n\t\tjump try_0\n\t\tjump try_1\n",
 		"\t\tjump try_14\n\t}\n",
 		"type nat hook postrouting priority srcnat - 1; policy accept;",
-		// Endpoint-independent mapping (issue 13): a TCP/UDP connection
-		// tries first the sets its LAN endpoint already has a connection
-		// in, then (UDP) its source port's set, then the set numgen picks.
+		// Endpoint-independent mapping (issue 13): a UDP flow tries first
+		// the sets its LAN endpoint already has a flow in, then its source
+		// port's set, then the set numgen picks (TCP: numgen's set).
 		"\tset eim_14 {\n\t\ttype inet_proto . ipv4_addr . inet_service\n\t\tsize 65535\n\t\tflags dynamic\n\t}\n",
-		"\tchain set_0 {\n\t\tmeta l4proto != icmp add @eim_0 { meta l4proto . ip saddr . th sport ct count over 0 }\n",
-		"\tchain eim {\n\t\tmeta l4proto . ip saddr . th sport @eim_0 jump try_0\n",
-		"\t\tmeta l4proto . ip saddr . th sport @eim_14 jump try_14\n\t}\n",
-		"\t\toifname \"map-wan_mape\" meta l4proto { tcp, udp } jump eim\n" +
+		"\tchain set_0 {\n\t\tadd @eim_0 { meta l4proto . ip saddr . udp sport ct count over 0 }\n",
+		"\tchain eim {\n\t\tmeta l4proto . ip saddr . udp sport @eim_0 jump try_0\n",
+		"\t\tmeta l4proto . ip saddr . udp sport @eim_14 jump try_14\n\t}\n",
+		"\t\toifname \"map-wan_mape\" meta l4proto udp jump eim\n" +
 			"\t\toifname \"map-wan_mape\" udp sport vmap { 6016-6031 : jump try_0, 10112-10127 : jump try_1,",
 		"63360-63375 : jump try_14 }\n\t\toifname \"map-wan_mape\" meta l4proto { icmp, tcp, udp } numgen inc mod 15 vmap { 0 : jump try_0, 1 : jump try_1,",
 		"14 : jump try_14 }\n\t\toifname \"map-wan_mape\" meta l4proto { icmp, tcp, udp } jump walk\n" +
