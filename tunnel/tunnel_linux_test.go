@@ -65,11 +65,13 @@ func TestEnsureRealKernel(t *testing.T) {
 	if !kernelHasIP6Tnl(t, h, ns) {
 		return
 	}
-	// Global addresses only: the kernel adds the tunnel's fe80:: address
-	// asynchronously once the device has carrier, so a snapshot taken
-	// right after Ensure may or may not hold it (CI saw both).
+	// Global addresses only, one line each (-o): the kernel adds the
+	// tunnel's fe80:: address once the device has carrier, and linkwatch
+	// sets wan0's NO-CARRIER (its peer is down) up to a second after the
+	// veth came up; both happen asynchronously, so a snapshot right after
+	// Ensure may or may not show them (CI saw both). Neither is Ensure's.
 	snapshot := func() string {
-		return ns.Run(t, "ip", "-d", "link", "show", "map-wan_mape") + ns.Run(t, "ip", "addr", "show", "scope", "global") + ns.Run(t, "ip", "route", "show")
+		return ns.Run(t, "ip", "-d", "link", "show", "map-wan_mape") + ns.Run(t, "ip", "-o", "addr", "show", "scope", "global") + ns.Run(t, "ip", "route", "show")
 	}
 	c := seed()
 	if err := Ensure(h, c); err != nil {
