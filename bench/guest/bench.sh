@@ -221,7 +221,7 @@ apply() {
 		_i=$((_i + 1))
 	done
 	for _w in up down; do
-		_med="$(tr -d '{}"' </tmp/$_w.u | awk -F'[:,]' '{print $2}' | sort -n | awk '{a[NR]=$1} END {print int(a[int((NR+1)/2)]/1000)}')"
+		_med=$(($(rusage_median_us /tmp/$_w.u) / 1000))
 		_rss="$(tr -d '{}"' </tmp/$_w.u | awk -F'[:,]' '{if ($4 > m) m = $4} END {print m + 0}')"
 		_bad="$(tr -d '{}"' </tmp/$_w.u | awk -F'[:,]' '$6 != 0' | wc -l)"
 		bench ours "$1" "apply-$_w" "runs=$(wc -l </tmp/$_w.u)" "failed=$_bad" "median_ms=$_med" "peak_rss_kib=$_rss"

@@ -60,6 +60,12 @@ is() {
 	if [ "$@" ]; then echo 1; else echo 0; fi
 }
 
+# rusage_median_us FILE: the median wall time (µs) of the RUSAGE JSON
+# lines in FILE (bench/cmd/rusage: up-cost step, the benchmark's apply).
+rusage_median_us() {
+	sed -n 's/.*"us":\([0-9]*\).*/\1/p' "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)] + 0}'
+}
+
 # jf FIELD JSON: a numeric field of a flat JSON object (0 when absent).
 jf() {
 	_v="$(printf '%s' "$2" | sed -n "s/.*\"$1\":\\(-\\{0,1\\}[0-9][0-9]*\\).*/\\1/p")"

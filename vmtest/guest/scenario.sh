@@ -207,10 +207,8 @@ if [ "${VMTEST_mode:-mapehelper}" = mapehelper ]; then
 		rusage noop 2>&1 >/dev/null | sed -n 's/^RUSAGE //p' >>/tmp/upcost.noop
 	done
 	wait_dad ce1
-	# median FILE: the median wall time in ms of rusage's lines in FILE.
-	median() { sed -n 's/.*"us":\([0-9]*\).*/\1/p' "$1" | sort -n | sed -n 3p | awk '{printf "%.1f", $1 / 1000}'; }
-	_upms="$(median /tmp/upcost.up)"
-	_noopms="$(median /tmp/upcost.noop)"
+	_upms="$(awk "BEGIN {printf \"%.1f\", $(rusage_median_us /tmp/upcost.up) / 1000}")"
+	_noopms="$(awk "BEGIN {printf \"%.1f\", $(rusage_median_us /tmp/upcost.noop) / 1000}")"
 	_bad="$(grep -vc '"exit":0' /tmp/upcost.up)"
 	verdict "up-cost: 5 replacing ups all succeed" "$(eqs "$(wc -l </tmp/upcost.up)" 5 "$_bad" 0)" "runs=$(wc -l </tmp/upcost.up) failed=$_bad"
 	echo "VMTEST INFO up-cost $(uname -m): up median ${_upms} ms, no-op Go binary start median ${_noopms} ms: up = $(awk "BEGIN {printf \"%.1f\", $_upms / $_noopms}") x no-op"

@@ -45,6 +45,24 @@ wait_status() {
 	return 1
 }
 
+# wan6_static NAME: wan6 back to owrt-router.sh's static configuration
+# (CE1's address and delegated /56), network reload, and the verdict NAME
+# that wanmap is up again on CE1's IPv4.
+# shellcheck disable=SC2153 # CE1_PREFIX and CE1_IPV4 come from fixtures.sh
+wan6_static() {
+	uci batch <<-EOT
+		set network.wan6.proto='static'
+		set network.wan6.ip6addr='240b:12:3456:7800::1/64'
+		set network.wan6.ip6gw='fe80::1'
+		set network.wan6.ip6prefix='$CE1_PREFIX'
+		commit network
+	EOT
+	ubus call network reload
+	wait_status wanmap '@["ipv4-address"][0].address' "$CE1_IPV4" 60 || diag
+	wait_dad router
+	iface_is wanmap true "$CE1_IPV4" "$1"
+}
+
 # router_topology: the namespaces around the router and its two links.
 # shellcheck disable=SC2153 # CE1_PREFIX and the BR address come from fixtures.sh
 router_topology() {
