@@ -128,7 +128,7 @@ func orDefault(v, d int) int {
 // DryRun is the text `up --dry-run` prints: the tunnel as ip(8) commands
 // and the exact fw4 include.
 func (p *Plan) DryRun() string {
-	return fmt.Sprintf("# tunnel\n%s\n# nftables (loaded now, and kept as the fw4 include)\n%s", p.Tunnel.Describe(), p.Rules.Include())
+	return fmt.Sprintf("# tunnel\n%s\n# nftables: the fw4 include (up loads the same table now, replacing any older one)\n%s", p.Tunnel.Describe(), p.Rules.Include())
 }
 
 // NFTTable is the "family name" of our table, as the state file records it.

@@ -131,40 +131,91 @@ func TestApplyLeavesOtherTablesAlone(t *testing.T) {
 // that flushes and refills `table inet fw4` and includes the ruleset-post
 // files at the top level. After Apply, two reloads, and a `fw4 flush`
 // (every table deleted) followed by a start, our table is exactly Render.
+// The dynamic sets' elements (what the per-set counts and the endpoint
+// mappings know) survive the reloads (issue 14, goal 2) and only the
+// flush loses them; the control loads the include of the previous
+// design (add, delete, add), which loses them on the first reload.
 func TestFW4ReloadKeepsRules(t *testing.T) {
 	nstest.Require(t, "nft", "ip")
-	ns := nstest.New(t)
 	rs, err := New(seedConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	inc := filepath.Join(dir, "mapehelper-wan_mape.nft")
-	if err := os.WriteFile(inc, []byte(rs.Include()), 0o644); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name, include string
+		keeps         bool // the elements outlive a reload
+	}{
+		{"include", rs.Include(), true},
+		{"control: add-delete-add include", strings.Replace(rs.Include(), "\nflush table ip ", "\ndelete table ip ", 1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := nstest.New(t)
+			dir := t.TempDir()
+			inc := filepath.Join(dir, "mapehelper-wan_mape.nft")
+			if err := os.WriteFile(inc, []byte(tc.include), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fw4 := filepath.Join(dir, "fw4.nft")
+			ruleset := "table inet fw4\nflush table inet fw4\ntable inet fw4 {\n\tchain srcnat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname \"map-wan_mape\" masquerade\n\t}\n}\ninclude \"" + inc + "\"\n"
+			if err := os.WriteFile(fw4, []byte(ruleset), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c := conn(t, ns)
+			if err := Apply(c, rs); err != nil {
+				t.Fatal(err)
+			}
+			// What a connection through set 3 and a UDP endpoint in set 7
+			// leave behind (the kernel adds these from the rules).
+			ns.Run(t, "nft", "add element ip "+rs.Table+" "+OccSet(3)+" { tcp . 203.0.113.10 . 443 }; add element ip "+rs.Table+" "+EIMSet(7)+" { udp . 192.168.1.2 . 5000 }")
+			elements := func() int {
+				n := 0
+				for _, s := range []string{OccSet(3), EIMSet(7)} {
+					if strings.Contains(ns.Run(t, "nft", "list", "set", "ip", rs.Table, s), "elements = {") {
+						n++
+					}
+				}
+				return n
+			}
+			want := rs.Render()
+			for _, step := range []string{"reload", "reload again", "flush then start"} {
+				if step == "flush then start" {
+					ns.Run(t, "nft", "flush", "ruleset")
+				}
+				ns.Run(t, "nft", "-f", fw4)
+				if got := withoutElements(ns.Run(t, "nft", "list", "table", "ip", rs.Table)); got != want {
+					t.Fatalf("after fw4 %s our table is:\n%s", step, got)
+				}
+				if got := ns.Run(t, "nft", "list", "chain", "inet", "fw4", "srcnat"); strings.Count(got, "masquerade") != 1 {
+					t.Fatalf("after fw4 %s fw4's chain is:\n%s", step, got)
+				}
+				wantN := 0
+				if tc.keeps && step != "flush then start" {
+					wantN = 2
+				}
+				if got := elements(); got != wantN {
+					t.Fatalf("after fw4 %s %d of 2 sets hold their element, want %d", step, got, wantN)
+				}
+			}
+		})
 	}
-	fw4 := filepath.Join(dir, "fw4.nft")
-	ruleset := "table inet fw4\nflush table inet fw4\ntable inet fw4 {\n\tchain srcnat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname \"map-wan_mape\" masquerade\n\t}\n}\ninclude \"" + inc + "\"\n"
-	if err := os.WriteFile(fw4, []byte(ruleset), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c := conn(t, ns)
-	if err := Apply(c, rs); err != nil {
-		t.Fatal(err)
-	}
-	want := rs.Render()
-	for _, step := range []string{"reload", "reload again", "flush then start"} {
-		if step == "flush then start" {
-			ns.Run(t, "nft", "flush", "ruleset")
+}
+
+// withoutElements drops the `elements = { … }` lines of nft's listing.
+func withoutElements(list string) string {
+	var b strings.Builder
+	skip := false
+	for _, line := range strings.SplitAfter(list, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "elements = {") {
+			skip = true
 		}
-		ns.Run(t, "nft", "-f", fw4)
-		if got := ns.Run(t, "nft", "list", "table", "ip", rs.Table); got != want {
-			t.Fatalf("after fw4 %s our table is:\n%s", step, got)
+		if !skip {
+			b.WriteString(line)
 		}
-		if got := ns.Run(t, "nft", "list", "chain", "inet", "fw4", "srcnat"); strings.Count(got, "masquerade") != 1 {
-			t.Fatalf("after fw4 %s fw4's chain is:\n%s", step, got)
+		if skip && strings.HasSuffix(strings.TrimSpace(line), "}") {
+			skip = false
 		}
 	}
+	return b.String()
 }
 
 // TestApplyOCNOn32BitSendBuffer: google/nftables sends the whole batch in

@@ -92,6 +92,15 @@ func (in Include) Enabled() bool {
 // Validate checks the include text of rs the way Install will, without
 // replacing anything: up calls it before touching the kernel, so a ruleset
 // that fw4 would reject never reaches the tunnel or our table either.
+//
+// The text checked is the include's declarations behind a replacing
+// preamble (add, delete, add: Ruleset.checkText), not the installed
+// file's flush: `nft -c` evaluates against the running kernel, where the
+// table up is about to replace may come from an older model (before an
+// upgrade, or another rule). The installed file flushes a table that up
+// has just built from the same declarations, and re-declaring what exists
+// unchanged is accepted (TestApplyAgreesWithRender loads it on top of every
+// shape's Apply), so the verdict holds for the file fw4 will load.
 func (in Include) Validate(iface string, rs *Ruleset) error {
 	if !in.Enabled() {
 		return nil
@@ -99,7 +108,7 @@ func (in Include) Validate(iface string, rs *Ruleset) error {
 	if err := os.MkdirAll(in.RuntimeDir, 0o755); err != nil {
 		return fmt.Errorf("include directory: %w", err)
 	}
-	text := []byte(rs.Include())
+	text := []byte(rs.checkText())
 	key := in.memoKey(text)
 	if in.accepted(key) {
 		return nil
@@ -205,30 +214,27 @@ func (in Include) remember(key string) {
 	}
 }
 
-// Install writes and validates the include of rs and links it into fw4's
-// directory. It returns the symlink path ("" when fw4 is absent). The file
-// is validated under a temporary name before it replaces the old one, so
-// a rejected ruleset never reaches fw4.
+// Install validates the include of rs (Validate), writes it and links it
+// into fw4's directory. It returns the symlink path ("" when fw4 is
+// absent). The file replaces the old one only after the check, so a
+// rejected ruleset never reaches fw4.
 func (in Include) Install(iface string, rs *Ruleset) (string, error) {
 	if err := os.MkdirAll(in.RuntimeDir, 0o755); err != nil {
 		return "", fmt.Errorf("include directory: %w", err)
 	}
+	// up validated this very ruleset a moment ago: the memo skips a second
+	// nft run.
+	if err := in.Validate(iface, rs); err != nil {
+		return "", err
+	}
 	dst := in.RuntimePath(iface)
 	tmp := dst + ".new"
-	text := []byte(rs.Include())
-	if err := os.WriteFile(tmp, text, 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(rs.Include()), 0o644); err != nil {
 		return "", fmt.Errorf("write include: %w", err)
 	}
 	defer os.Remove(tmp)
 	if !in.Enabled() {
 		return "", os.Rename(tmp, dst)
-	}
-	// up validated this very text a moment ago (Validate): the memo skips
-	// a second nft run.
-	if key := in.memoKey(text); !in.accepted(key) {
-		if err := in.check(tmp, key); err != nil {
-			return "", err
-		}
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return "", fmt.Errorf("install include: %w", err)

@@ -84,8 +84,8 @@ func TestRenderSeed(t *testing.T) {
 		}
 	}
 	inc := rs.Include()
-	if !strings.Contains(inc, "table ip mapehelper_wan_mape\ndelete table ip mapehelper_wan_mape\ntable ip mapehelper_wan_mape {\n") {
-		t.Errorf("include lacks the add-delete-add preamble:\n%s", inc)
+	if !strings.Contains(inc, "table ip mapehelper_wan_mape\nflush table ip mapehelper_wan_mape\ntable ip mapehelper_wan_mape {\n") {
+		t.Errorf("include lacks the add-flush-declare preamble:\n%s", inc)
 	}
 }
 

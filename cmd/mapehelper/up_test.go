@@ -27,7 +27,7 @@ func TestUpDryRunSeed(t *testing.T) {
 	for _, want := range []string{
 		"ip -6 tunnel add map-wan_mape mode ip4ip6 local 240b:12:3456:7800:e:834:5600:7800 remote 2404:9200:225:100::64 dev wan encaplimit none hoplimit 64\n",
 		"ip addr replace 14.8.52.86/32 dev map-wan_mape\n",
-		"table ip mapehelper_wan_mape\ndelete table ip mapehelper_wan_mape\ntable ip mapehelper_wan_mape {\n",
+		"table ip mapehelper_wan_mape\nflush table ip mapehelper_wan_mape\ntable ip mapehelper_wan_mape {\n",
 		"\t\tmeta l4proto { icmp, tcp, udp } snat to 14.8.52.86:6016-6031\n",
 		"numgen inc mod 15 vmap { 0 : jump set_0,",
 		"tcp option maxseg size set 1420",
