@@ -64,10 +64,11 @@ kernel_only() {
 	sed '/^## files$/,$d' "$1"
 }
 
-# ours NS IFACE: our nft table as listed (counters masked), or "missing".
+# ours NS IFACE: our nft table as listed (counters and dynamic set
+# elements masked: nft_masked), or "missing".
 ours() {
 	if _t="$(n "$1" "$NFT" list table ip "mapehelper_$2" 2>/dev/null)"; then
-		echo "$_t" | sed 's/packets [0-9]* bytes [0-9]*/packets * bytes */g'
+		echo "$_t" | nft_masked
 	else
 		echo missing
 	fi

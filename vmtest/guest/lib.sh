@@ -131,12 +131,19 @@ snapshot() {
 		n "$1" "$IP" -6 rule show
 		echo "## nft"
 		n "$1" "$NFT" list ruleset
-	} 2>&1 | sed -e 's/packets [0-9]* bytes [0-9]*/packets * bytes */g' | awk '
+	} 2>&1 | nft_masked >"$2"
+}
+
+# nft_masked: nft's listing on stdin without what live traffic changes:
+# counter values masked, the elements of dynamic sets (connection counts,
+# endpoint mappings; they outlive fw4 reloads) left out.
+nft_masked() {
+	sed -e 's/packets [0-9]* bytes [0-9]*/packets * bytes */g' | awk '
 		/^\tset / { dyn = 0 }
 		/^\t\tflags .*dynamic/ { dyn = 1 }
 		dyn && /^\t\telements = / { skip = 1 }
 		skip { if (/}$/) skip = 0; next }
-		{ print }' >"$2"
+		{ print }'
 }
 
 # samestate NAME A B: verdict on two snapshots; shows the first differences.

@@ -93,12 +93,7 @@ fw4_state "include back, fw4 reload" "$S1" "$CE1_IPV4" ce1
 
 # ruleset: the whole nft ruleset, counters and dynamic set elements masked.
 ruleset() {
-	nft list ruleset 2>/dev/null | sed -e 's/packets [0-9]* bytes [0-9]*/packets * bytes */g' | awk '
-		/^\tset / { dyn = 0 }
-		/^\t\tflags .*dynamic/ { dyn = 1 }
-		dyn && /^\t\telements = / { skip = 1 }
-		skip { if (/}$/) skip = 0; next }
-		{ print }'
+	nft list ruleset 2>/dev/null | nft_masked
 }
 # settle: until fw4's lock is free and the ruleset reads the same twice a
 # second apart (20-firewall's reloads run after the ifup), at most 30 s.

@@ -226,15 +226,9 @@ iface_is() {
 }
 
 # ours_table: our table as nft lists it, "" when absent; counter values
-# and the elements of dynamic sets (live connection counts) masked, as
-# lib.sh's snapshot does.
+# and the elements of dynamic sets masked (lib.sh's nft_masked).
 ours_table() {
-	nft list table ip mapehelper_wanmap 2>/dev/null | sed -e 's/packets [0-9]* bytes [0-9]*/packets * bytes */g' | awk '
-		/^\tset / { dyn = 0 }
-		/^\t\tflags .*dynamic/ { dyn = 1 }
-		dyn && /^\t\telements = / { skip = 1 }
-		skip { if (/}$/) skip = 0; next }
-		{ print }'
+	nft list table ip mapehelper_wanmap 2>/dev/null | nft_masked
 }
 
 # kstate CEADDR: what our handler leaves in the kernel, counted: nft
