@@ -1,8 +1,10 @@
 package firewall4
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,10 +39,15 @@ func TestApplyAgreesWithRender(t *testing.T) {
 		// end between them), a single port, a range ending at 65535.
 		"adjacent": {{Lo: 1024, Hi: 2047}, {Lo: 2048, Hi: 4095}, {Lo: 5000, Hi: 5000}, {Lo: 65520, Hi: 65535}},
 	}
+	// The virtual range (Config.VirtualRange) for each shape.
+	for _, name := range slices.Sorted(maps.Keys(shapes)) {
+		shapes[name+"-virtual"] = shapes[name]
+	}
 	for name, sets := range shapes {
 		t.Run(name, func(t *testing.T) {
 			cfg := seedConfig()
 			cfg.PortSets = sets
+			cfg.VirtualRange = strings.HasSuffix(name, "-virtual")
 			rs, err := New(cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -19,7 +19,16 @@ import (
 type table struct {
 	name   string
 	sets   []*set
+	maps   []*portMap
 	chains []*chain
+}
+
+// portMap is a named map from port to port with constant elements (the
+// virtual range's translation, see Config.VirtualRange): `map NAME { type
+// inet_service : inet_service; elements = { K : V, … } }`, keys ascending.
+type portMap struct {
+	name  string
+	pairs [][2]uint16
 }
 
 // set is a named set. Only dynamic, unsized sets exist here (see
@@ -48,7 +57,7 @@ type chain struct {
 // baseChain is `type TYPE hook HOOK priority PRIO; policy accept;`.
 type baseChain struct {
 	typ  string // "nat" or "filter"
-	hook string // "postrouting" or "forward"
+	hook string // "postrouting", "prerouting" or "forward"
 	prio priority
 }
 
@@ -61,7 +70,7 @@ type priority struct {
 
 // namedPriorities are nft's standard priorities of the ip family that we
 // use, by name.
-var namedPriorities = map[string]int{"mangle": -150, "srcnat": 100}
+var namedPriorities = map[string]int{"raw": -300, "mangle": -150, "dstnat": -100, "srcnat": 100}
 
 func (p priority) value() int { return namedPriorities[p.name] + p.off }
 
@@ -139,6 +148,45 @@ func (m matchSaddr) text() string {
 		return fmt.Sprintf("ip saddr != %v", m.addr)
 	}
 	return fmt.Sprintf("ip saddr %v", m.addr)
+}
+
+// matchCtNew is `ct state new`: the packet starts a connection.
+type matchCtNew struct{}
+
+func (matchCtNew) text() string { return "ct state new" }
+
+// portField names a TCP or UDP port field: `tcp sport`, `udp dport`, ….
+func portField(proto uint8, dst bool) string {
+	if dst {
+		return protoNames[proto] + " dport"
+	}
+	return protoNames[proto] + " sport"
+}
+
+// mapPort is `P F set P F map @M` (P tcp or udp, F sport or dport): the
+// port is replaced by its value in map M; a port that is no key of M
+// leaves the packet as it is (the lookup fails, the rule ends).
+type mapPort struct {
+	proto uint8
+	dst   bool
+	m     string
+}
+
+func (m mapPort) text() string {
+	f := portField(m.proto, m.dst)
+	return fmt.Sprintf("%s set %s map @%s", f, f, m.m)
+}
+
+// dnatToPort is `dnat to A:P dport` (P tcp or udp; the rule matches P
+// first, as nft requires): the address becomes A, the port stays the
+// packet's destination port.
+type dnatToPort struct {
+	addr  netip.Addr
+	proto uint8
+}
+
+func (d dnatToPort) text() string {
+	return fmt.Sprintf("dnat to %v:%s", d.addr, portField(d.proto, true))
 }
 
 // TCP flag bits, in the order nft names them.
@@ -416,6 +464,8 @@ func (rs *Ruleset) model() *table {
 			rule{tun, snatProtos, numgenVmap{tryChains}},
 			rule{tun, snatProtos, jump(ChainWalk)},
 			rule{tun, snatProtos, numgenVmap{setChains}})
+	} else if rs.virtual() {
+		rs.virtualRange(t, add, setChains)
 	} else {
 		add(ChainSNAT, srcnat, rule{tun, numgenVmap{setChains}})
 	}
@@ -430,9 +480,72 @@ func (rs *Ruleset) model() *table {
 		add(ChainMSS, &baseChain{typ: "filter", hook: "forward", prio: prioMangle},
 			clamp(tun), clamp(matchIfname{name: rs.Tunnel}))
 	}
-	add(ChainGuard, &baseChain{typ: "filter", hook: "postrouting", prio: prioGuard},
-		rule{tun, matchSaddr{not: true, addr: rs.IPv4}, drop()})
+	guard := []rule{{tun, matchSaddr{not: true, addr: rs.IPv4}, drop()}}
+	if rs.virtual() {
+		// After NAT, virtual source ports become real ones.
+		for _, p := range []uint8{protoTCP, protoUDP} {
+			guard = append(guard, rule{tun, mapPort{p, false, MapVirtualToReal}})
+		}
+	}
+	add(ChainGuard, &baseChain{typ: "filter", hook: "postrouting", prio: prioGuard}, guard...)
+	if rs.virtual() {
+		rs.virtualInbound(add)
+	}
 	return t
+}
+
+// virtualRange adds the SNAT of the virtual range (Config.VirtualRange):
+// the maps between virtual and real ports, then one SNAT of TCP and UDP
+// into A:1-N, where the kernel's NAT picks a free port among all N the
+// way it does in any contiguous range (free towards the destination,
+// TIME_WAIT included; the LAN endpoint's port of an earlier connection
+// first, which is endpoint-independent mapping), so no count, walk or
+// endpoint set is needed. ICMP echo keeps the per-set SNAT that numgen
+// spreads (set_i): nft cannot declare a map that both `icmp id` (an
+// integer) and the port fields (inet_service) look up, and a second pair
+// of maps would need the typeof declarations that github.com/google/nftables
+// cannot send.
+func (rs *Ruleset) virtualRange(t *table, add func(string, *baseChain, ...rule), setChains []string) {
+	v2r, r2v := &portMap{name: MapVirtualToReal}, &portMap{name: MapRealToVirtual}
+	v := uint16(0)
+	for _, r := range rs.PortSets {
+		for p := int(r.Lo); p <= int(r.Hi); p++ {
+			v++
+			v2r.pairs = append(v2r.pairs, [2]uint16{v, uint16(p)})
+			r2v.pairs = append(r2v.pairs, [2]uint16{uint16(p), v})
+		}
+	}
+	t.maps = append(t.maps, v2r, r2v)
+	tun := oif(rs.Tunnel)
+	add(ChainSNAT, &baseChain{typ: "nat", hook: "postrouting", prio: prioSrcNAT},
+		rule{tun, matchL4Proto{protos: []uint8{protoTCP, protoUDP}}, snat{addr: rs.IPv4, ports: &mapcalc.PortRange{Lo: 1, Hi: v}}},
+		rule{tun, onlyICMP, numgenVmap{setChains}})
+}
+
+// virtualInbound adds the inbound half of the virtual range: real
+// destination ports become virtual before conntrack sees the packet (so a
+// reply finds its connection), and a connection that starts from outside
+// gets its real port back before fw4's port forwards look at it (their
+// `dnat` then sets the LAN port, and the reply leaves through the
+// connection's virtual port, which the guard chain turns real again); one
+// that no forward takes is bound to the shared IPv4 and its real port, so
+// a service on the router answers from the port it listens on.
+func (rs *Ruleset) virtualInbound(add func(string, *baseChain, ...rule)) {
+	in := matchIfname{name: rs.Tunnel}
+	prots := []uint8{protoTCP, protoUDP}
+	var raw, unsolicited, local []rule
+	for _, p := range prots {
+		raw = append(raw, rule{in, mapPort{p, true, MapRealToVirtual}})
+	}
+	for _, p := range prots {
+		unsolicited = append(unsolicited, rule{in, matchCtNew{}, mapPort{p, true, MapVirtualToReal}})
+	}
+	for _, p := range prots {
+		local = append(local, rule{in, matchL4Proto{protos: []uint8{p}}, dnatToPort{rs.IPv4, p}})
+	}
+	add(ChainInbound, &baseChain{typ: "filter", hook: "prerouting", prio: prioInbound}, raw...)
+	add(ChainUnsolicited, &baseChain{typ: "filter", hook: "prerouting", prio: prioUnsolicited}, unsolicited...)
+	add(ChainLocal, &baseChain{typ: "nat", hook: "prerouting", prio: prioLocal}, local...)
 }
 
 // text writes the table exactly as `nft list table ip NAME` prints it
@@ -453,6 +566,9 @@ func (t *table) text(listing bool) string {
 		}
 		b.WriteString("\t\tflags dynamic\n\t}\n")
 		blocks = append(blocks, b.String())
+	}
+	for _, m := range t.maps {
+		blocks = append(blocks, m.text())
 	}
 	for _, c := range t.chains {
 		var b strings.Builder
@@ -484,4 +600,23 @@ func (t *table) chainNames() []string {
 		names[i] = c.name
 	}
 	return names
+}
+
+// text is the map as nft lists it and loads it: elements in ascending key
+// order, five to a line (nft's layout for port keys).
+func (m *portMap) text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\tmap %s {\n\t\ttype inet_service : inet_service\n\t\telements = { ", m.name)
+	for i, kv := range m.pairs {
+		switch {
+		case i == 0:
+		case i%5 == 0:
+			b.WriteString(",\n\t\t\t     ")
+		default:
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d : %d", kv[0], kv[1])
+	}
+	b.WriteString(" }\n\t}\n")
+	return b.String()
 }

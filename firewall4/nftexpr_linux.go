@@ -25,10 +25,10 @@ type nftStmt interface {
 // connection and table for anonymous sets, the named sets, and which
 // protocol dependency the rule has already established.
 type ruleCtx struct {
-	c    *nftables.Conn
-	t    *nftables.Table
-	sets map[string]*nftables.Set
-	tcp  bool // `meta l4proto tcp` already emitted
+	c     *nftables.Conn
+	t     *nftables.Table
+	sets  map[string]*nftables.Set
+	proto uint8 // the protocol `meta l4proto P` already matched, 0 if none
 }
 
 var (
@@ -36,8 +36,12 @@ var (
 		typeInetProto: nftables.TypeInetProto, typeIPv4Addr: nftables.TypeIPAddr, typeInetService: nftables.TypeInetService,
 	}
 	chainTypes = map[string]nftables.ChainType{"nat": nftables.ChainTypeNAT, "filter": nftables.ChainTypeFilter}
-	chainHooks = map[string]*nftables.ChainHook{"postrouting": nftables.ChainHookPostrouting, "forward": nftables.ChainHookForward}
+	chainHooks = map[string]*nftables.ChainHook{"postrouting": nftables.ChainHookPostrouting, "prerouting": nftables.ChainHookPrerouting,
+		"forward": nftables.ChainHookForward}
 )
+
+// mapChunk is how many map elements go in one netlink message.
+const mapChunk = 256
 
 // queue adds the sets, chains and rules of m to the batch on c, in that
 // order: every set and chain exists before a rule refers to it (the kernel
@@ -63,6 +67,25 @@ func queue(c *nftables.Conn, t *nftables.Table, m *table) error {
 		}
 		sets[s.name] = ns
 	}
+	for _, pm := range m.maps {
+		ns := &nftables.Set{Table: t, Name: pm.name, IsMap: true, KeyType: nftables.TypeInetService, DataType: nftables.TypeInetService}
+		elems := make([]nftables.SetElement, len(pm.pairs))
+		for i, kv := range pm.pairs {
+			elems[i] = nftables.SetElement{Key: binary.BigEndian.AppendUint16(nil, kv[0]), Val: binary.BigEndian.AppendUint16(nil, kv[1])}
+		}
+		if err := c.AddSet(ns, nil); err != nil {
+			return fmt.Errorf("nftables: add map %s: %w", pm.name, err)
+		}
+		// A few hundred elements per message: the element list is one
+		// netlink attribute, whose length is 16 bits (OCN's 1008 pairs
+		// fit one, a PSID of 4 bits' 4032 did not: the list was cut).
+		for chunk := range slices.Chunk(elems, mapChunk) {
+			if err := c.SetAddElements(ns, chunk); err != nil {
+				return fmt.Errorf("nftables: add elements to map %s: %w", pm.name, err)
+			}
+		}
+		sets[pm.name] = ns
+	}
 	chains := make([]*nftables.Chain, len(m.chains))
 	for i, ch := range m.chains {
 		nc := &nftables.Chain{Name: ch.name, Table: t}
@@ -74,7 +97,7 @@ func queue(c *nftables.Conn, t *nftables.Table, m *table) error {
 	x := &ruleCtx{c: c, t: t, sets: sets}
 	for i, ch := range m.chains {
 		for _, r := range ch.rules {
-			x.tcp = false
+			x.proto = 0
 			exprs := make([]expr.Any, 0, 4*len(r))
 			for _, s := range r {
 				ns, ok := s.(nftStmt)
@@ -113,7 +136,9 @@ func (m matchL4Proto) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
 		op = expr.CmpOpNeq
 	}
 	if len(m.protos) == 1 {
-		x.tcp = x.tcp || (!m.not && m.protos[0] == protoTCP)
+		if !m.not {
+			x.proto = m.protos[0]
+		}
 		return append(to, load, &expr.Cmp{Op: op, Register: 1, Data: []byte{m.protos[0]}}), nil
 	}
 	s := &nftables.Set{Table: x.t, Anonymous: true, Constant: true, KeyType: nftables.TypeInetProto}
@@ -139,16 +164,65 @@ func (m matchSaddr) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
 		&expr.Cmp{Op: op, Register: 1, Data: a4[:]}), nil
 }
 
-// needTCP is the dependency nft adds before the first TCP header field of
-// a rule (and hides when listing): `meta l4proto tcp`.
-func (x *ruleCtx) needTCP(to []expr.Any) []expr.Any {
-	if x.tcp {
+// needProto is the dependency nft adds before the first TCP or UDP header
+// field of a rule (and hides when listing): `meta l4proto P`, unless the
+// rule has matched P already.
+func (x *ruleCtx) needProto(to []expr.Any, proto uint8) []expr.Any {
+	if x.proto == proto {
 		return to
 	}
-	x.tcp = true
+	x.proto = proto
 	return append(to,
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}})
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}})
+}
+
+func (x *ruleCtx) needTCP(to []expr.Any) []expr.Any { return x.needProto(to, protoTCP) }
+
+// matchCtNew: the conntrack state bits, masked with new's.
+func (matchCtNew) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	newBit := binary.NativeEndian.AppendUint32(nil, expr.CtStateBitNEW)
+	return append(to, &expr.Ct{Key: expr.CtKeySTATE, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: newBit, Xor: []byte{0, 0, 0, 0}},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{0, 0, 0, 0}}), nil
+}
+
+// portOffset is the port field's offset in the TCP/UDP header, and
+// checksumOffset where that header's checksum lies (the port is not part of
+// the pseudo-header: nft updates the checksum for the field alone).
+func portOffset(dst bool) uint32 {
+	if dst {
+		return 2
+	}
+	return 0
+}
+
+var checksumOffset = map[uint8]uint32{protoTCP: 16, protoUDP: 6}
+
+// mapPort: load the port, look it up in the map (the value replaces it
+// in the register; no key, no match), write it back with the checksum
+// updated.
+func (m mapPort) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	s := x.sets[m.m]
+	if s == nil {
+		return nil, fmt.Errorf("no map %s in the model", m.m)
+	}
+	off := portOffset(m.dst)
+	return append(x.needProto(to, m.proto),
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: off, Len: 2},
+		&expr.Lookup{SourceRegister: 1, IsDestRegSet: true, DestRegister: 1, SetName: s.Name, SetID: s.ID},
+		&expr.Payload{OperationType: expr.PayloadWrite, SourceRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: off, Len: 2,
+			CsumType: expr.CsumTypeInet, CsumOffset: checksumOffset[m.proto]}), nil
+}
+
+// dnatToPort: the address in register 1, the destination port loaded into
+// register 2.
+func (d dnatToPort) nft(x *ruleCtx, to []expr.Any) ([]expr.Any, error) {
+	a4 := d.addr.As4()
+	return append(x.needProto(to, d.proto),
+		&expr.Immediate{Register: 1, Data: a4[:]},
+		&expr.Payload{DestRegister: 2, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true}), nil
 }
 
 // matchTCPFlags: the flags byte at transport header + 13, masked.

@@ -61,6 +61,16 @@ const (
 	ChainGuard = "guard" // filter postrouting, priority srcnat + 1
 	ChainWalk  = "walk"  // tries every port set in order
 	ChainEIM   = "eim"   // tries the port sets the LAN endpoint already has a connection in
+	// The virtual range's inbound chains (Config.VirtualRange).
+	ChainInbound     = "inbound"     // filter prerouting, priority raw - 1: real ports become virtual
+	ChainUnsolicited = "unsolicited" // filter prerouting, priority dstnat - 1: a new inbound connection's port becomes real again
+	ChainLocal       = "local"       // nat prerouting, priority dstnat + 1: binds what no port forward took to its real port
+)
+
+// The virtual range's port maps (Config.VirtualRange).
+const (
+	MapVirtualToReal = "v2r"
+	MapRealToVirtual = "r2v"
 )
 
 // The per-set count sets are created without a size. The kernel sizes a
@@ -85,6 +95,11 @@ var (
 	prioSrcNAT = priority{"srcnat", -1}
 	prioMangle = priority{"mangle", 0}
 	prioGuard  = priority{"srcnat", +1}
+	// Before conntrack (raw - 1, ahead of anything fw4 does at raw), and
+	// on either side of fw4's dstnat chain.
+	prioInbound     = priority{"raw", -1}
+	prioUnsolicited = priority{"dstnat", -1}
+	prioLocal       = priority{"dstnat", +1}
 )
 
 // Config is what the rules depend on.
@@ -94,6 +109,12 @@ type Config struct {
 	IPv4      netip.Addr          // the shared IPv4 address
 	PortSets  []mapcalc.PortRange // every port set; empty: SNAT without port restriction
 	MTU       int                 // tunnel MTU: the MSS clamp is MTU-40; 0 disables the clamp
+	// VirtualRange SNATs TCP and UDP into one contiguous virtual range
+	// 1..N (N ports of the PSID) and rewrites virtual and real ports
+	// statelessly on the tunnel, instead of the per-set counts: the
+	// kernel's NAT then finds any free port (issue 14, goal 1). Only with
+	// two port sets or more. See docs/dataplane.md for what it changes.
+	VirtualRange bool
 }
 
 // Ruleset is the validated configuration of the rules; its model (see
@@ -107,6 +128,7 @@ type Ruleset struct {
 	IPv4     netip.Addr
 	PortSets []mapcalc.PortRange
 	MSS      uint16 // 0: no clamp
+	Virtual  bool   // Config.VirtualRange
 
 	m *table // the model (model.go)
 }
@@ -150,7 +172,7 @@ func New(cfg Config) (*Ruleset, error) {
 		}
 	}
 	rs := &Ruleset{Table: TableName(cfg.Interface), Tunnel: cfg.Tunnel, IPv4: cfg.IPv4,
-		PortSets: append([]mapcalc.PortRange(nil), cfg.PortSets...)}
+		PortSets: append([]mapcalc.PortRange(nil), cfg.PortSets...), Virtual: cfg.VirtualRange}
 	if cfg.MTU != 0 {
 		if cfg.MTU < 576 || cfg.MTU > 65535 {
 			return nil, fmt.Errorf("mtu %d is outside 576-65535", cfg.MTU)
@@ -194,7 +216,11 @@ func (rs *Ruleset) setCount() int { return max(len(rs.PortSets), 1) }
 
 // counted reports whether connections are counted per set: only with two
 // port sets or more is there another set to send a connection to.
-func (rs *Ruleset) counted() bool { return len(rs.PortSets) > 1 }
+func (rs *Ruleset) counted() bool { return len(rs.PortSets) > 1 && !rs.Virtual }
+
+// virtual reports whether the virtual range replaces the counts: asked for,
+// and two port sets or more (one set is a contiguous range already).
+func (rs *Ruleset) virtual() bool { return len(rs.PortSets) > 1 && rs.Virtual }
 
 // Render writes the table exactly as `nft list table ip <table>` prints it
 // after Apply, so the two outputs can be compared byte for byte (nft lists
