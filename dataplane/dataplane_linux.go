@@ -242,14 +242,14 @@ func apply(env *Env, k kernel, p *Plan, old, st *state.Record) error {
 	// same IPv4, port sets and CE), since ICMP entries of the current
 	// address are deleted too.
 	if env.Conntrack != nil && (!old.IsUp() || old.IPv4 != st.IPv4 || old.CE != st.CE ||
-		!slices.Equal(old.PortSets, st.PortSets)) {
+		!slices.Equal(old.NATRanges(), st.NATRanges())) {
 		var prev netip.Addr
 		if old != nil {
 			prev, _ = netip.ParseAddr(old.IPv4)
 		}
 		cur, _ := netip.ParseAddr(st.IPv4)
 		if cur.Is4() {
-			_, _ = flushStaleNAT(env.Conntrack, prev, cur, st.PortSets, localIPv4(env.Netlink))
+			_, _ = flushStaleNAT(env.Conntrack, prev, cur, st.NATRanges(), localIPv4(env.Netlink))
 		}
 	}
 	env.Trace.Mark("conntrack")
@@ -471,7 +471,7 @@ func Down(ctx context.Context, env *Env, iface string) error {
 	// runs down before every up, and the next up has no record of it).
 	if st != nil && env.Conntrack != nil {
 		if ip, err := netip.ParseAddr(st.IPv4); err == nil && ip.Is4() {
-			_, _ = flushMapping(env.Conntrack, ip, st.PortSets)
+			_, _ = flushMapping(env.Conntrack, ip, st.NATRanges())
 		}
 	}
 	env.Trace.Mark("conntrack")

@@ -34,6 +34,7 @@ type Options struct {
 	EncapLimit string          // "", "ignore" or a number
 	Zone       string          // firewall zone, recorded for status
 	Netifd     bool            // netifd adds the IPv4 address and route itself
+	VRange     bool            // option vrange: firewall4.Config.VirtualRange
 }
 
 // Plan is what up would do: computed without touching the kernel, so
@@ -99,7 +100,8 @@ func NewPlan(o Options) (*Plan, error) {
 	if err := tc.Validate(); err != nil {
 		return nil, codeErr(tunnelCode(err), err)
 	}
-	rs, err := firewall4.New(firewall4.Config{Interface: o.Interface, Tunnel: tc.Name, IPv4: r.IPv4, PortSets: r.PortSets, MTU: tc.MTU})
+	rs, err := firewall4.New(firewall4.Config{Interface: o.Interface, Tunnel: tc.Name, IPv4: r.IPv4, PortSets: r.PortSets, MTU: tc.MTU,
+		VirtualRange: o.VRange})
 	if err != nil {
 		return nil, codeErr(CodeFirewallFailed, err)
 	}
@@ -115,7 +117,7 @@ func planOf(r *state.Record) (*Plan, error) {
 		return nil, err
 	}
 	return NewPlan(Options{Interface: r.Interface, Link: r.Link, Result: res, MTU: r.MTU, TTL: r.TTL,
-		EncapLimit: r.EncapLimit, Zone: r.Zone, Netifd: r.Netifd})
+		EncapLimit: r.EncapLimit, Zone: r.Zone, Netifd: r.Netifd, VRange: r.VirtualRange})
 }
 
 func orDefault(v, d int) int {

@@ -18,7 +18,7 @@ func newRecord(p *Plan, now time.Time) *state.Record {
 		Version: state.Version, Interface: p.Interface, State: state.SettingUp, ResultJSON: p.Result.JSON(),
 		Tunnel: p.Tunnel.Name, Zone: p.Zone, NFTTable: p.NFTTable(), NFTChains: p.Rules.Chains(),
 		Updated: stamp(now), Link: p.Link, MTU: p.Tunnel.MTU, Netifd: p.Netifd,
-		TTL: p.Tunnel.TTL, EncapLimit: encapText(p.Tunnel.EncapLimit),
+		TTL: p.Tunnel.TTL, EncapLimit: encapText(p.Tunnel.EncapLimit), VirtualRange: p.Rules.Virtual,
 	}
 }
 

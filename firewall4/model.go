@@ -394,7 +394,11 @@ func (rs *Ruleset) model() *table {
 		if rs.counted() {
 			rules = append(rules, rule{countOver{EIMSet(i), endpointKey, 0}})
 		}
-		add(setChains[i], nil, append(rules, rule{snatProtos, s})...)
+		protos := snatProtos
+		if rs.virtual() {
+			protos = onlyICMP // TCP and UDP take the virtual range
+		}
+		add(setChains[i], nil, append(rules, rule{protos, s})...)
 	}
 
 	srcnat := &baseChain{typ: "nat", hook: "postrouting", prio: prioSrcNAT}

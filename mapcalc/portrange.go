@@ -82,3 +82,30 @@ func ParsePortRange(s string) (PortRange, error) {
 	}
 	return PortRange{Lo: uint16(l), Hi: uint16(h)}, nil
 }
+
+// VirtualRange is 1..N for the N ports of sets: the one contiguous range
+// the virtual-range SNAT maps TCP and UDP into (firewall4's
+// Config.VirtualRange), virtual port i standing for the i-th port of sets.
+func VirtualRange(sets []PortRange) PortRange {
+	n := 0
+	for _, s := range sets {
+		n += s.Len()
+	}
+	return PortRange{Lo: 1, Hi: uint16(min(n, 65535))}
+}
+
+// RealPort is the port of sets that virtual port v stands for (the v-th,
+// counted from 1), and false when sets have fewer than v ports.
+func RealPort(sets []PortRange, v uint16) (uint16, bool) {
+	if v == 0 {
+		return 0, false
+	}
+	left := int(v)
+	for _, s := range sets {
+		if left <= s.Len() {
+			return uint16(int(s.Lo) + left - 1), true
+		}
+		left -= s.Len()
+	}
+	return 0, false
+}

@@ -96,3 +96,29 @@ func FuzzParsePortRange(f *testing.F) {
 		}
 	})
 }
+
+func TestRealPort(t *testing.T) {
+	sets := []PortRange{{4112, 4127}, {8208, 8223}, {65520, 65535}}
+	if got := VirtualRange(sets); got != (PortRange{1, 48}) {
+		t.Errorf("VirtualRange = %v, want 1-48", got)
+	}
+	for _, c := range []struct {
+		v    uint16
+		want uint16
+		ok   bool
+	}{{0, 0, false}, {1, 4112, true}, {16, 4127, true}, {17, 8208, true}, {32, 8223, true}, {33, 65520, true}, {48, 65535, true}, {49, 0, false}} {
+		if got, ok := RealPort(sets, c.v); got != c.want || ok != c.ok {
+			t.Errorf("RealPort(%d) = %d, %v; want %d, %v", c.v, got, ok, c.want, c.ok)
+		}
+	}
+	// Every real port of the v6 plus seed once, in order.
+	seed := PortSets(4, 8, 0x34)
+	prev := uint16(0)
+	for v := uint16(1); v <= VirtualRange(seed).Hi; v++ {
+		p, ok := RealPort(seed, v)
+		if !ok || p <= prev {
+			t.Fatalf("RealPort(%d) = %d, %v after %d", v, p, ok, prev)
+		}
+		prev = p
+	}
+}

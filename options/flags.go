@@ -52,5 +52,6 @@ func (o *Interface) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(intFlag{&o.MTU}, "mtu", "tunnel MTU (default 1460)")
 	fs.Var(intFlag{&o.TTL}, "ttl", "tunnel hop limit (default 64)")
 	fs.StringVar(&o.EncapLimit, "encaplimit", o.EncapLimit, "tunnel encapsulation limit: a number or 'ignore' (default ignore)")
+	fs.Var(boolFlag{&o.VRange}, "vrange", "SNAT into one virtual port range (kernel picks any free port) instead of per-set counts")
 	fs.StringVar(&o.Zone, "zone", o.Zone, "firewall zone handed to netifd (default: none; status judges port forwards from wan)")
 }

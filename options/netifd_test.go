@@ -29,6 +29,7 @@ func TestNetifdJSON(t *testing.T) {
 		{"ints and booleans as strings", `{"ealen":"24","legacymap":"1","psid":""}`,
 			options.Interface{EALen: options.SetInt(24), LegacyMap: options.Bool{Value: true, Set: true}}, false},
 		{"boolean as a number", `{"legacymap":0}`, options.Interface{LegacyMap: options.Bool{Set: true}}, false},
+		{"vrange", `{"vrange":"1"}`, options.Interface{VRange: options.Bool{Value: true, Set: true}}, false},
 		{"nulls are unset", `{"ealen":null,"legacymap":null}`, options.Interface{}, false},
 		{"not a number", `{"ealen":"x"}`, options.Interface{}, true},
 		{"fraction", `{"ealen":2.5}`, options.Interface{}, true},

@@ -36,6 +36,9 @@ type Interface struct {
 	TTL        Int    `json:"ttl"`
 	EncapLimit string `json:"encaplimit"` // number or "ignore"
 	Zone       string `json:"zone"`
+	// VRange asks for the virtual range instead of the per-set counts
+	// (firewall4's Config.VirtualRange; README "Option vrange").
+	VRange Bool `json:"vrange"`
 }
 
 // Int is an optional integer option. netifd hands integers as JSON numbers

@@ -161,6 +161,12 @@ func FromUCI(pkg *ucibridge.Package, ref string) (Interface, error) {
 		}
 	}
 
+	if v, ok := s.Get("vrange"); ok {
+		if err := o.VRange.Parse(v); err != nil {
+			return o, bad("vrange", v, err.Error(), "set vrange to 1 for one virtual port range, or 0 (the default: per-set counts)", mapcalc.ErrInvalidRule)
+		}
+	}
+
 	if o.Peeraddr != "" {
 		a, err := netip.ParseAddr(o.Peeraddr)
 		if err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {

@@ -118,6 +118,7 @@ func TestFromUCIRejections(t *testing.T) {
 		{"peeraddr IPv4", "\toption peeraddr '192.0.2.1'\n", "m", mapcalc.ErrInvalidRule, "option peeraddr '192.0.2.1': not an IPv6 address; set peeraddr to the BR's IPv6 address"},
 		{"ipaddr IPv6", "\toption ipaddr '2001:db8::'\n", "m", mapcalc.ErrInvalidRule, "option ipaddr '2001:db8::': not an IPv4 address"},
 		{"ip6prefix", "\toption ip6prefix '240b:zz::'\n", "m", mapcalc.ErrInvalidRule, "option ip6prefix '240b:zz::': not an IPv6 prefix"},
+		{"vrange", "\toption vrange 'sometimes'\n", "m", mapcalc.ErrInvalidRule, `option vrange 'sometimes': "sometimes" is not a boolean (use 0 or 1); set vrange to 1`},
 		{"encaplimit", "\toption encaplimit 'lots'\n", "m", mapcalc.ErrInvalidRule, "option encaplimit 'lots': not a number from 0 to 255; set encaplimit to ignore"},
 		{"a list for a number", "\tlist mtu 1460\n\tlist mtu 1500\n", "m", mapcalc.ErrInvalidRule, `/etc/config/network:7: interface 'm': option mtu '1460 1500': "1460 1500" is not a whole number`},
 		{"quote in the value is shown escaped", "\toption ealen \"2'4\"\n", "m", mapcalc.ErrInvalidRule, `option ealen '2'\''4'`},

@@ -71,6 +71,9 @@ type Record struct {
 	// option's text ("ignore" or a number), as tunnel.ParseEncapLimit reads.
 	TTL        int    `json:"ttl,omitempty"`
 	EncapLimit string `json:"encaplimit,omitempty"`
+	// VirtualRange: the rules SNAT TCP and UDP into the virtual range
+	// 1..N (option vrange), so conntrack holds virtual ports (NATRanges).
+	VirtualRange bool `json:"vrange,omitempty"`
 	// StaleCE are CE addresses of earlier ups (before a prefix change) that
 	// may still be on their link; the next up or down removes them.
 	StaleCE []StaleCE `json:"stale_ce,omitempty"`
@@ -122,6 +125,17 @@ func (r *Record) Result() (*mapcalc.Result, error) {
 	res.PSID = r.PSID
 	res.PortSets = append([]mapcalc.PortRange(nil), r.PortSets...)
 	return &res, nil
+}
+
+// NATRanges are the port ranges conntrack's TCP and UDP mappings of this
+// interface lie in: the port sets, or with the virtual range (two sets or
+// more) the range 1..N, whose port i the rules send as the i-th port of
+// the sets (mapcalc.RealPort).
+func (r *Record) NATRanges() []mapcalc.PortRange {
+	if r.VirtualRange && len(r.PortSets) > 1 {
+		return []mapcalc.PortRange{mapcalc.VirtualRange(r.PortSets)}
+	}
+	return r.PortSets
 }
 
 // check rejects what no writer produces, so a reader never acts on it.

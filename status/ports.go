@@ -3,6 +3,8 @@ package status
 import (
 	"net/netip"
 	"sort"
+
+	"github.com/mapehelper/mapehelper/mapcalc"
 )
 
 // IP protocol numbers of the flows we count.
@@ -118,4 +120,34 @@ func (u Usage) InUse() (tcp, udp int) {
 		udp += s.UDP
 	}
 	return tcp, udp
+}
+
+// RealPorts returns flows with the virtual ports of the interface with
+// shared address ipv4 and port sets sets turned into the real ports they
+// stand for (mapcalc.RealPort): with option vrange, conntrack holds a TCP
+// or UDP mapping to virtual port v, the v-th port of the sets, on the
+// reply side of every outbound flow and on the original side of every
+// inbound one. Other flows are copied as they are.
+func RealPorts(flows []Flow, ipv4 string, sets []PortRange) []Flow {
+	ip, err := netip.ParseAddr(ipv4)
+	if err != nil || len(sets) < 2 {
+		return flows
+	}
+	out := make([]Flow, len(flows))
+	for i, f := range flows {
+		if f.Proto == ProtoTCP || f.Proto == ProtoUDP {
+			if f.ReplyDst.Unmap() == ip {
+				if p, ok := mapcalc.RealPort(sets, f.ReplyDstPort); ok {
+					f.ReplyDstPort = p
+				}
+			}
+			if f.OrigDst.Unmap() == ip {
+				if p, ok := mapcalc.RealPort(sets, f.OrigDstPort); ok {
+					f.OrigDstPort = p
+				}
+			}
+		}
+		out[i] = f
+	}
+	return out
 }

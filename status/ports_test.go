@@ -153,3 +153,39 @@ func BenchmarkCountUsage(b *testing.B) {
 		CountUsage(flows, seedIPv4, sets)
 	}
 }
+
+// TestRealPorts: with option vrange, virtual ports of the interface's
+// address become the real ports they stand for, on the reply side
+// (outbound) and the original side (inbound); other addresses, ICMP and
+// ports beyond the virtual range stay as they are.
+func TestRealPorts(t *testing.T) {
+	sets := []PortRange{{Lo: 4112, Hi: 4127}, {Lo: 8208, Hi: 8223}}
+	a, other, lan := netip.MustParseAddr("14.8.52.86"), netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.168.1.2")
+	in := []Flow{
+		{Proto: ProtoTCP, ReplyDst: a, ReplyDstPort: 1, OrigSrc: lan, OrigDst: other, OrigDstPort: 443},
+		{Proto: ProtoUDP, ReplyDst: a, ReplyDstPort: 17, OrigSrc: lan, OrigDst: other, OrigDstPort: 53},
+		{Proto: ProtoTCP, ReplyDst: lan, ReplyDstPort: 4113, OrigSrc: other, OrigDst: a, OrigDstPort: 2},
+		{Proto: ProtoICMP, ReplyDst: a, ReplyDstPort: 3},
+		{Proto: ProtoTCP, ReplyDst: a, ReplyDstPort: 33},
+		{Proto: ProtoTCP, ReplyDst: other, ReplyDstPort: 1},
+	}
+	want := []Flow{
+		{Proto: ProtoTCP, ReplyDst: a, ReplyDstPort: 4112, OrigSrc: lan, OrigDst: other, OrigDstPort: 443},
+		{Proto: ProtoUDP, ReplyDst: a, ReplyDstPort: 8208, OrigSrc: lan, OrigDst: other, OrigDstPort: 53},
+		{Proto: ProtoTCP, ReplyDst: lan, ReplyDstPort: 4113, OrigSrc: other, OrigDst: a, OrigDstPort: 4113},
+		{Proto: ProtoICMP, ReplyDst: a, ReplyDstPort: 3},
+		{Proto: ProtoTCP, ReplyDst: a, ReplyDstPort: 33},
+		{Proto: ProtoTCP, ReplyDst: other, ReplyDstPort: 1},
+	}
+	got := RealPorts(in, "14.8.52.86", sets)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("RealPorts =\n%v\nwant\n%v", got, want)
+	}
+	if in[0].ReplyDstPort != 1 {
+		t.Error("RealPorts changed its input")
+	}
+	u := CountUsage(got, a, sets)
+	if u.Sets[0].TCP != 1 || u.Sets[1].UDP != 1 {
+		t.Errorf("usage after RealPorts: %+v", u.Sets)
+	}
+}

@@ -136,10 +136,14 @@ func (c Collector) Collect() (Report, error) {
 		}
 	}
 	for _, st := range states {
-		it := c.one(st, flowsRead, flows, redirects, common)
+		fl := flows
+		if st.VirtualRange {
+			fl = RealPorts(flows, st.IPv4, st.PortSets)
+		}
+		it := c.one(st, flowsRead, fl, redirects, common)
 		it.NATPressure = pressure
 		if it.InUse != nil {
-			it.FreePorts, it.LANHosts = helpForwards(flows, it, upnp)
+			it.FreePorts, it.LANHosts = helpForwards(fl, it, upnp)
 		}
 		rep.Interfaces = append(rep.Interfaces, it)
 	}

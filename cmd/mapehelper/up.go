@@ -159,7 +159,7 @@ func plan(in upInput, table []mapcalc.Rule, netifd bool) (*dataplane.Plan, error
 		ttl = in.TTL.Value
 	}
 	return dataplane.NewPlan(dataplane.Options{Interface: in.Iface, Link: in.Link, Result: res, MTU: mtu, TTL: ttl,
-		EncapLimit: in.EncapLimit, Zone: in.Zone, Netifd: netifd})
+		EncapLimit: in.EncapLimit, Zone: in.Zone, Netifd: netifd, VRange: in.VRange.Value})
 }
 
 // linkPrefix finds the user's prefix on the link device: its first global

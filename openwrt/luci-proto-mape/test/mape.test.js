@@ -115,6 +115,7 @@ test('form fields, tabs, datatypes and depends', () => {
 		[ 'mtu', 'Value', 'advanced', 'range(1280,9200)', [] ],
 		[ 'ttl', 'Value', 'advanced', 'range(1,255)', [] ],
 		[ 'encaplimit', 'Value', 'advanced', 'or("ignore", range(0,255))', [] ],
+		[ 'vrange', 'Flag', 'advanced', undefined, [] ],
 		[ 'zone', 'ZoneSelect', 'advanced', undefined, [] ]
 	];
 	const got = section.options.map((o) => [ o.option, o.className, o.tab, o.datatype, o.deps ]);

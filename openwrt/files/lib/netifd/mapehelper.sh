@@ -56,6 +56,7 @@ mapehelper_init_config() {
 	proto_config_add_int "ttl"
 	proto_config_add_string "zone"
 	proto_config_add_string "encaplimit"
+	proto_config_add_boolean "vrange"
 }
 
 # mapehelper_valid_name succeeds when $1 looks like a UCI section name. The

@@ -506,6 +506,10 @@ var proto = {
 		o.datatype = 'or("ignore", range(0,255))';
 		o.placeholder = 'ignore';
 
+		o = s.taboption('advanced', form.Flag, 'vrange', _('One virtual port range'),
+			_('Let the kernel pick any free port of all the sets (one virtual range) instead of counting connections per set: new connections keep working when almost every port towards one destination is in use. LAN source ports are not kept, and ICMP errors do not reach LAN hosts. See the README.'));
+		o.default = o.disabled;
+
 		o = s.taboption('advanced', widgets.ZoneSelect, 'zone', _('Firewall zone'),
 			_('The zone the tunnel interface joins; usually <em>wan</em>.'));
 		o.nocreate = true;
