@@ -251,13 +251,15 @@ func TestTeardown(t *testing.T) {
 }
 
 // TestInitConfig checks that both protocols declare every stock map option
-// with the stock types, so netifd hands all of them to the handler.
+// with the stock types, so netifd hands all of them to the handler, and
+// our own vrange.
 func TestInitConfig(t *testing.T) {
 	want := map[string]string{
 		"maptype": "string", "type": "string", "rule": "string", "ipaddr": "string", "ip4prefixlen": "int",
 		"ip6prefix": "string", "ip6prefixlen": "int", "peeraddr": "string", "ealen": "int",
 		"psidlen": "int", "psid": "int", "offset": "int", "legacymap": "boolean",
 		"tunlink": "string", "mtu": "int", "ttl": "int", "zone": "string", "encaplimit": "string",
+		"vrange": "boolean",
 	}
 	for _, proto := range []string{"mape", "map"} {
 		w := newWorld(t)
