@@ -9,10 +9,11 @@
 # Shapes:
 #   ours    the table `mapehelper up --dry-run` prints (numgen / per-set
 #           counts / walk, whatever main ships)
-#   vrange  SNAT into ONE contiguous virtual range 1..N (N = ports of the
-#           PSID), then a stateless rewrite virtual -> real port on the way
-#           out (filter postrouting, after NAT) and real -> virtual on the
-#           way in (prerouting, before conntrack). The kernel's NAT then
+#   vrange  the same with option vrange (`up --dry-run --vrange`): SNAT
+#           into ONE contiguous virtual range 1..N (N = ports of the PSID),
+#           then a stateless rewrite virtual -> real port on the way out
+#           (filter postrouting, after NAT) and real -> virtual on the way
+#           in (prerouting, before conntrack). The kernel's NAT then
 #           allocates from one range: it fails a flow only when no port to
 #           that destination is free (TIME_WAIT included), and its
 #           find_appropriate_src keeps one external port per LAN endpoint.
@@ -90,31 +91,9 @@ topo() {
 	EOF
 }
 
-# vrange_rules prints the vrange table: the port maps in both directions
-# and the three chains, replacing the table as our include does (so
-# loading it again is a reload, not a second copy).
-vrange_rules() {
-	echo "$ports" | tr ',' '\n' | awk -F- -v ipv4="$ipv4" '
-	{ for (p = $1; p <= $2; p++) { n++; v2r = v2r sep n " : " p; r2v = r2v sep p " : " n; sep = ", " } }
-	END {
-		print "table ip vrange\ndelete table ip vrange\ntable ip vrange {"
-		print "\tmap v2r {\n\t\ttype inet_service : inet_service\n\t\telements = { " v2r " }\n\t}"
-		print "\tmap r2v {\n\t\ttype inet_service : inet_service\n\t\telements = { " r2v " }\n\t}"
-		print "\tchain srcnat {\n\t\ttype nat hook postrouting priority srcnat - 1; policy accept;"
-		print "\t\toifname \"map-wan_mape\" meta l4proto { tcp, udp } snat to " ipv4 ":1-" n "\n\t}"
-		print "\tchain out {\n\t\ttype filter hook postrouting priority srcnat + 1; policy accept;"
-		print "\t\toifname \"map-wan_mape\" tcp sport set tcp sport map @v2r"
-		print "\t\toifname \"map-wan_mape\" udp sport set udp sport map @v2r\n\t}"
-		print "\tchain in {\n\t\ttype filter hook prerouting priority raw - 1; policy accept;"
-		print "\t\tiifname \"map-wan_mape\" tcp dport set tcp dport map @r2v"
-		print "\t\tiifname \"map-wan_mape\" udp dport set udp dport map @r2v\n\t}"
-		print "}"
-	}'
-}
-
 rules() {
 	case $1 in
-	vrange) vrange_rules ;;
+	vrange) "$work/mapehelper" up --dry-run --vrange --interface wan_mape --link lanif --prefix "$prefix" | sed -n '/^# Generated/,$p' ;;
 	ours) "$work/mapehelper" up --dry-run --interface wan_mape --link lanif --prefix "$prefix" | sed -n '/^# Generated/,$p' ;;
 	esac
 }
