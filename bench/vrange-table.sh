@@ -1,5 +1,5 @@
 #!/bin/sh
-# docs/bench.md's "one virtual range" table, generated from
+# docs/bench.md's option vrange table, generated from
 # bench/vrange-results.json (written by bench/vrange.sh, `make bench-vrange`).
 # It prints the table; bench/doc-block.sh puts it between the
 # `<!-- vrange-table: … -->` markers (make vrange-table, vrange-check).
@@ -16,7 +16,7 @@ table() {
 	def churn($r): if $r == null then "–" else ($r.result.rounds | map(tostring) | join(", ")) + " of \($r.result.n / (.rounds)) (pool \($r.result.first))" end;
 	def eim($r): if $r == null then "–" else "\($r.result.ok)/\($r.result.n)" end;
 	. as $d
-	| "| one `make bench-vrange` run, kernel \($d.kernel) (native, netns) | ours (shipped rules) | one virtual range |",
+	| "| one `make bench-vrange` run, kernel \($d.kernel) (native, netns) | ours (default rules) | option vrange |",
 	  "|---|---|---|",
 	  (["v6plus", "ocn"][] as $isp |
 		"| \($isp): new TCP flows per round at 90 % busy (\($d.rounds) rounds, same pool) | \($d | churn(find($isp; "ours"; "churn-90"))) | \($d | churn(find($isp; "vrange"; "churn-90"))) |",

@@ -1,6 +1,6 @@
 #!/bin/sh
-# bench/vrange.sh: the "one virtual range" design measured against the
-# shipped rules, natively (host kernel, network namespaces, no tunnel: a
+# bench/vrange.sh: option vrange (one virtual range) measured against the
+# default rules, natively (host kernel, network namespaces, no tunnel: a
 # veth named like ours and a BR-like port check in nftables are enough for
 # the NAT path). Issue 14 goal 1 and issue 13's mapping test, side by side
 # in one run, for v6plus and OCN. Needs root, nft, ip, go, jq. Output: one JSON line per shape and

@@ -212,6 +212,13 @@ func shapes(o options) ([]shape, error) {
 		}
 		full := rs.Include()
 		out = append(out, shape{Name: isp, ISP: isp, text: full, ports: isps[isp]})
+		// Option vrange: one virtual range, no counts (goals 1 and 3).
+		vr, err := firewall4.New(firewall4.Config{Interface: "wan_mape", Tunnel: tunnel,
+			IPv4: netip.MustParseAddr(ceAddr), PortSets: isps[isp], MTU: tunnelMTU, VirtualRange: true})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, shape{Name: isp + "-vrange", ISP: isp, text: vr.Include(), ports: isps[isp]})
 		if len(o.causes) == 0 {
 			continue
 		}

@@ -22,6 +22,7 @@ func TestShapes(t *testing.T) {
 		want, gone []string
 	}{
 		{"v6plus", []string{"chain try_14 {", "chain walk {", "set occ_0 {", "chain guard {", "chain mss {"}, nil},
+		{"v6plus-vrange", []string{"map v2r {", "snat to 14.", ":1-240", "chain inbound {", "chain guard {", "chain mss {"}, []string{"try_", "occ_", "eim"}},
 		{"v6plus-no-counts",
 			[]string{"chain srcnat {", "numgen inc mod 15 vmap { 0 : jump set_0,", "chain guard {", "chain mss {", "chain set_14 {"},
 			[]string{"try_", "walk", "occ_", "eim", "ct count"}},
