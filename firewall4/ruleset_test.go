@@ -1,6 +1,7 @@
 package firewall4
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -230,4 +231,113 @@ func TestIncludeLeavesCountSetsUnsized(t *testing.T) {
 	if n := strings.Count(rs.Render(), "size 65535"); n != 2*len(cfg.PortSets) {
 		t.Fatalf("Render shows %d element limits, want %d (one per count set occ_i and eim_i, as nft list prints)", n, 2*len(cfg.PortSets))
 	}
+}
+
+// TestRenderVirtual: option vrange's table (Config.VirtualRange): the two
+// port maps (virtual i → the i-th real port and back, five to a line as
+// nft lists them), TCP/UDP SNAT into 1..240, ICMP per set, the rewrites on
+// the way out and in, and none of the counting; with one port set there is
+// nothing to make contiguous and the table is the plain one.
+func TestRenderVirtual(t *testing.T) {
+	cfg := seedConfig()
+	cfg.VirtualRange = true
+	rs, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rs.Render()
+	for _, want := range []string{
+		"\tmap v2r {\n\t\ttype inet_service : inet_service\n\t\telements = { 1 : 6016, 2 : 6017, 3 : 6018, 4 : 6019, 5 : 6020,\n\t\t\t     6 : 6021,",
+		"16 : 6031, 17 : 10112,", "240 : 63375 }\n\t}\n",
+		"\tmap r2v {\n\t\ttype inet_service : inet_service\n\t\telements = { 6016 : 1, 6017 : 2,", "63375 : 240 }\n\t}\n",
+		"\tchain set_0 {\n\t\tmeta l4proto icmp snat to 14.8.52.86:6016-6031\n\t}\n",
+		"\tchain srcnat {\n\t\ttype nat hook postrouting priority srcnat - 1; policy accept;\n" +
+			"\t\toifname \"map-wan_mape\" meta l4proto { tcp, udp } snat to 14.8.52.86:1-240\n" +
+			"\t\toifname \"map-wan_mape\" meta l4proto icmp numgen inc mod 15 vmap { 0 : jump set_0,",
+		"\tchain guard {\n\t\ttype filter hook postrouting priority srcnat + 1; policy accept;\n" +
+			"\t\toifname \"map-wan_mape\" ip saddr != 14.8.52.86 drop\n" +
+			"\t\toifname \"map-wan_mape\" tcp sport set tcp sport map @v2r\n" +
+			"\t\toifname \"map-wan_mape\" udp sport set udp sport map @v2r\n\t}\n",
+		"\tchain inbound {\n\t\ttype filter hook prerouting priority raw - 1; policy accept;\n" +
+			"\t\tiifname \"map-wan_mape\" tcp dport set tcp dport map @r2v\n" +
+			"\t\tiifname \"map-wan_mape\" udp dport set udp dport map @r2v\n\t}\n",
+		"\tchain unsolicited {\n\t\ttype filter hook prerouting priority dstnat - 1; policy accept;\n" +
+			"\t\tiifname \"map-wan_mape\" ct state new tcp dport set tcp dport map @v2r\n" +
+			"\t\tiifname \"map-wan_mape\" ct state new udp dport set udp dport map @v2r\n\t}\n",
+		"\tchain local {\n\t\ttype nat hook prerouting priority dstnat + 1; policy accept;\n" +
+			"\t\tiifname \"map-wan_mape\" meta l4proto tcp dnat to 14.8.52.86:tcp dport\n" +
+			"\t\tiifname \"map-wan_mape\" meta l4proto udp dnat to 14.8.52.86:udp dport\n\t}\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Render lacks %q", want)
+		}
+	}
+	for _, not := range []string{"occ_", "eim", "try_", "walk", "ct count"} {
+		if strings.Contains(got, not) {
+			t.Errorf("Render has %q", not)
+		}
+	}
+	// 240 pairs in each map, 15 vmap entries, the maps' two type lines.
+	if n := strings.Count(got, " : "); n != 2*240+15+2 {
+		t.Errorf("%d \" : \" (map pairs, vmap entries, map types), want %d", n, 2*240+15+2)
+	}
+
+	cfg.PortSets = cfg.PortSets[:1]
+	one, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := seedConfig()
+	plain.PortSets = plain.PortSets[:1]
+	want, err := New(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Render() != want.Render() {
+		t.Errorf("one port set with VirtualRange:\n%s\nwant the plain table:\n%s", one.Render(), want.Render())
+	}
+}
+
+// FuzzNewVirtual: for any valid port sets, option vrange's maps pair
+// virtual port i with the i-th real port (mapcalc.RealPort) and back, the
+// TCP/UDP SNAT covers exactly 1..N, and every set keeps its ICMP SNAT.
+func FuzzNewVirtual(f *testing.F) {
+	f.Add([]byte{0x17, 0x80, 0x17, 0x8f, 0x27, 0x80, 0x27, 0x8f})
+	f.Add([]byte{0x00, 0x01, 0x00, 0x01, 0xff, 0xf0, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var sets []mapcalc.PortRange
+		for i := 0; i+3 < len(b) && len(sets) < 64; i += 4 {
+			sets = append(sets, mapcalc.PortRange{Lo: uint16(b[i])<<8 | uint16(b[i+1]), Hi: uint16(b[i+2])<<8 | uint16(b[i+3])})
+		}
+		cfg := seedConfig()
+		cfg.PortSets, cfg.VirtualRange = sets, true
+		rs, err := New(cfg)
+		if err != nil || len(sets) < 2 {
+			return
+		}
+		m := rs.built()
+		if len(m.maps) != 2 {
+			t.Fatalf("%d maps", len(m.maps))
+		}
+		n := int(mapcalc.VirtualRange(sets).Hi)
+		v2r, r2v := m.maps[0], m.maps[1]
+		if len(v2r.pairs) != n || len(r2v.pairs) != n {
+			t.Fatalf("maps of %d and %d pairs for %d ports", len(v2r.pairs), len(r2v.pairs), n)
+		}
+		for i, kv := range v2r.pairs {
+			if p, ok := mapcalc.RealPort(sets, kv[0]); !ok || p != kv[1] || int(kv[0]) != i+1 {
+				t.Fatalf("v2r pair %d is %v, RealPort says %d, %v", i, kv, p, ok)
+			}
+			if back := r2v.pairs[i]; back != [2]uint16{kv[1], kv[0]} {
+				t.Fatalf("r2v pair %d is %v, want %v", i, back, [2]uint16{kv[1], kv[0]})
+			}
+		}
+		out := rs.Render()
+		if !strings.Contains(out, fmt.Sprintf("snat to 14.8.52.86:1-%d\n", n)) && !(n == 1 && strings.Contains(out, "snat to 14.8.52.86:1\n")) {
+			t.Fatalf("no SNAT into 1-%d", n)
+		}
+		if got := strings.Count(out, "meta l4proto icmp snat to "); got != len(sets) {
+			t.Fatalf("%d ICMP SNAT rules for %d sets", got, len(sets))
+		}
+	})
 }
