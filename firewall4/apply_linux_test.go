@@ -1,6 +1,7 @@
 package firewall4
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -260,5 +261,56 @@ func TestApplyOCNOn32BitSendBuffer(t *testing.T) {
 	}
 	if got := ns.Run(t, "nft", "list", "table", "ip", rs.Table); !strings.Contains(got, "chain set_62 {") {
 		t.Fatalf("table after Apply lacks set_62:\n%s", got)
+	}
+}
+
+// TestIncludeOverOtherPortMaps: option vrange's include loaded over a
+// table built from other port sets (v6 plus, then OCN, then v6 plus again,
+// as an fw4 reload would after a prefix change whose up went wrong) yields
+// the new maps and rules: `flush table` keeps map elements, and an element
+// with the same key and another value would fail the load. The control
+// (the maps not emptied) shows that it would.
+func TestIncludeOverOtherPortMaps(t *testing.T) {
+	nstest.Require(t, "nft", "ip")
+	ruleset := func(sets []mapcalc.PortRange) *Ruleset {
+		cfg := seedConfig()
+		cfg.PortSets, cfg.VirtualRange = sets, true
+		rs, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	ns := nstest.New(t)
+	dir := t.TempDir()
+	load := func(name, text string) error {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ns.Try("nft", "-f", f)
+		return err
+	}
+	for i, rs := range []*Ruleset{ruleset(seedSets()), ruleset(ocnSets()), ruleset(seedSets())} {
+		if err := load(fmt.Sprintf("inc%d.nft", i), rs.Include()); err != nil {
+			t.Fatalf("include %d: %v", i, err)
+		}
+		// The maps are exactly the new ones; chains of the other model
+		// stay (emptied, in their old order), as documented for Include.
+		for _, pm := range rs.built().maps {
+			got := ns.Run(t, "nft", "list", "map", "ip", rs.Table, pm.name)
+			if !strings.Contains(got, pm.text()) {
+				t.Fatalf("include %d: map %s is\n%s\nwant\n%s", i, pm.name, got, pm.text())
+			}
+		}
+		snat := fmt.Sprintf("snat to 14.8.52.86:1-%d\n", mapcalc.VirtualRange(rs.PortSets).Hi)
+		if got := ns.Run(t, "nft", "list", "chain", "ip", rs.Table, ChainSNAT); !strings.Contains(got, snat) {
+			t.Fatalf("include %d: srcnat lacks %q:\n%s", i, snat, got)
+		}
+	}
+	// Control: without emptying the maps, OCN's include over v6 plus fails.
+	control := strings.ReplaceAll(ruleset(ocnSets()).Include(), "flush map ", "list map ")
+	if err := load("control.nft", control); err == nil {
+		t.Error("control: OCN's maps loaded over v6 plus's without emptying them")
 	}
 }
