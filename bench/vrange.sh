@@ -92,10 +92,9 @@ topo() {
 }
 
 rules() {
-	case $1 in
-	vrange) "$work/mapehelper" up --dry-run --vrange --interface wan_mape --link lanif --prefix "$prefix" | sed -n '/^# Generated/,$p' ;;
-	ours) "$work/mapehelper" up --dry-run --interface wan_mape --link lanif --prefix "$prefix" | sed -n '/^# Generated/,$p' ;;
-	esac
+	_vrange=""
+	[ "$1" = vrange ] && _vrange=--vrange
+	"$work/mapehelper" up --dry-run $_vrange --interface wan_mape --link lanif --prefix "$prefix" | sed -n '/^# Generated/,$p'
 }
 
 # eim: 30 UDP sockets, each sends to three server ports; the sink answers

@@ -31,6 +31,9 @@ type portMap struct {
 	pairs [][2]uint16
 }
 
+// portMapType is every portMap's nft type.
+const portMapType = "inet_service : inet_service"
+
 // set is a named set. Only dynamic, unsized sets exist here (see
 // dynsetListSize).
 type set struct {
@@ -395,7 +398,7 @@ func (rs *Ruleset) model() *table {
 			rules = append(rules, rule{countOver{EIMSet(i), endpointKey, 0}})
 		}
 		protos := snatProtos
-		if rs.virtual() {
+		if rs.Virtual {
 			protos = onlyICMP // TCP and UDP take the virtual range
 		}
 		add(setChains[i], nil, append(rules, rule{protos, s})...)
@@ -468,7 +471,7 @@ func (rs *Ruleset) model() *table {
 			rule{tun, snatProtos, numgenVmap{tryChains}},
 			rule{tun, snatProtos, jump(ChainWalk)},
 			rule{tun, snatProtos, numgenVmap{setChains}})
-	} else if rs.virtual() {
+	} else if rs.Virtual {
 		rs.virtualRange(t, add, setChains)
 	} else {
 		add(ChainSNAT, srcnat, rule{tun, numgenVmap{setChains}})
@@ -485,14 +488,14 @@ func (rs *Ruleset) model() *table {
 			clamp(tun), clamp(matchIfname{name: rs.Tunnel}))
 	}
 	guard := []rule{{tun, matchSaddr{not: true, addr: rs.IPv4}, drop()}}
-	if rs.virtual() {
+	if rs.Virtual {
 		// After NAT, virtual source ports become real ones.
 		for _, p := range []uint8{protoTCP, protoUDP} {
 			guard = append(guard, rule{tun, mapPort{p, false, MapVirtualToReal}})
 		}
 	}
 	add(ChainGuard, &baseChain{typ: "filter", hook: "postrouting", prio: prioGuard}, guard...)
-	if rs.virtual() {
+	if rs.Virtual {
 		rs.virtualInbound(add)
 	}
 	return t
@@ -610,7 +613,7 @@ func (t *table) chainNames() []string {
 // order, five to a line (nft's layout for port keys).
 func (m *portMap) text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\tmap %s {\n\t\ttype inet_service : inet_service\n\t\telements = { ", m.name)
+	fmt.Fprintf(&b, "\tmap %s {\n\t\ttype %s\n\t\telements = { ", m.name, portMapType)
 	for i, kv := range m.pairs {
 		switch {
 		case i == 0:

@@ -72,7 +72,8 @@ type Record struct {
 	TTL        int    `json:"ttl,omitempty"`
 	EncapLimit string `json:"encaplimit,omitempty"`
 	// VirtualRange: the rules SNAT TCP and UDP into the virtual range
-	// 1..N (option vrange), so conntrack holds virtual ports (NATRanges).
+	// 1..N (option vrange in effect, firewall4's Ruleset.Virtual: two port
+	// sets or more), so conntrack holds virtual ports (NATRanges).
 	VirtualRange bool `json:"vrange,omitempty"`
 	// StaleCE are CE addresses of earlier ups (before a prefix change) that
 	// may still be on their link; the next up or down removes them.
@@ -128,11 +129,11 @@ func (r *Record) Result() (*mapcalc.Result, error) {
 }
 
 // NATRanges are the port ranges conntrack's TCP and UDP mappings of this
-// interface lie in: the port sets, or with the virtual range (two sets or
-// more) the range 1..N, whose port i the rules send as the i-th port of
-// the sets (mapcalc.RealPort).
+// interface lie in: the port sets, or with the virtual range the range
+// 1..N, whose port i the rules send as the i-th port of the sets
+// (mapcalc.RealPort).
 func (r *Record) NATRanges() []mapcalc.PortRange {
-	if r.VirtualRange && len(r.PortSets) > 1 {
+	if r.VirtualRange {
 		return []mapcalc.PortRange{mapcalc.VirtualRange(r.PortSets)}
 	}
 	return r.PortSets

@@ -130,7 +130,7 @@ func (u Usage) InUse() (tcp, udp int) {
 // inbound one. Other flows are copied as they are.
 func RealPorts(flows []Flow, ipv4 string, sets []PortRange) []Flow {
 	ip, err := netip.ParseAddr(ipv4)
-	if err != nil || len(sets) < 2 {
+	if err != nil {
 		return flows
 	}
 	out := make([]Flow, len(flows))
