@@ -55,6 +55,33 @@ func TestShapes(t *testing.T) {
 	}
 }
 
+// TestFloor checks the one-set floor: no table of ours, and its SNAT to
+// the first v6 plus set sits in fw4's zone chain before masquerade.
+func TestFloor(t *testing.T) {
+	shs, err := shapes(options{isps: []string{"ocn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f *shape
+	for i := range shs {
+		if shs[i].Floor {
+			f = &shs[i]
+		}
+	}
+	if f == nil || f.Name != "one-set" || f.text != "" || f.ISP != "" {
+		t.Fatalf("floor shape %+v", f)
+	}
+	got := fw4Like(f.fw4)
+	snat := strings.Index(got, "snat ip to 14.8.52.86:6016-6031\n")
+	masq := strings.Index(got, "masquerade")
+	if snat < 0 || masq < snat || !strings.Contains(got[:snat], "chain srcnat_wan {") {
+		t.Errorf("floor's fw4 table, want the SNAT to 6016-6031 (v6 plus's first set) in srcnat_wan before masquerade:\n%s", got)
+	}
+	if plain := fw4Like(""); strings.Contains(plain, "snat ip") || !strings.Contains(plain, "\t\tmeta nfproto ipv4 masquerade\n\t}\n}\n") {
+		t.Errorf("plain fw4 table:\n%s", plain)
+	}
+}
+
 func TestWithoutUnknownName(t *testing.T) {
 	if _, _, err := without("table ip x {\n\tchain a {\n\t}\n}\n", func(n string) bool { return n == "b" }); err == nil {
 		t.Error("removing a chain that is not there: no error")
