@@ -63,7 +63,7 @@ table() {
 	  ($native[0] as $n
 		| def rate($shape): [$n.summary[] | select(.close == "rst" and .shape == $shape)] | first
 			| if . == null then "–" else "\(.ratio) ± \(.ratio_ci95)" end;
-		"| new TCP connections/s natively (kernel \($n.kernel), netns, RST close; × masquerade, median of \($n.reps) paired runs ± 95 %), v6plus / OCN | \(rate("v6plus")) / \(rate("ocn")) | – | – |",
+		"| new TCP connections/s natively (kernel \($n.kernel), netns, RST close; × masquerade, median of \($n.reps) paired runs ± 95 %), v6plus / OCN; stock: the one-set floor (one SNAT rule to 16 ports) | \(rate("v6plus")) / \(rate("ocn")) | – | \(rate("one-set")) |",
 		"| the same with option vrange, v6plus / OCN | \(rate("v6plus-vrange")) / \(rate("ocn-vrange")) | – | – |")
 	' --slurpfile native "$native" "$results"
 }
