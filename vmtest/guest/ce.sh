@@ -37,8 +37,8 @@ ce_up() {
 		# A fixture with a LINKADDR has its prefix only on the link: no --prefix.
 		_pfx="--prefix=$(fx "$3" PREFIX)"
 		[ -z "$(fx "$3" LINKADDR)" ] || _pfx=""
-		# shellcheck disable=SC2046 # ce_dirs prints separate flags
-		n "$1" mapehelper up --interface "$2" --link wan ${_pfx:+"$_pfx"} $(ce_dirs "$1")
+		# shellcheck disable=SC2046,SC2086 # ce_dirs and CE_UP_FLAGS: separate flags
+		n "$1" mapehelper up --interface "$2" --link wan ${_pfx:+"$_pfx"} $(ce_dirs "$1") ${CE_UP_FLAGS:-}
 	fi
 }
 
