@@ -723,3 +723,66 @@ func exchange(network, addr string) string {
 	}
 	return string(b[:n])
 }
+
+// TestTrafficRangeForward measures option vrange's limit with a forward of
+// a port range: a DNAT that names an address and no port (the form of a
+// redirect without a destination port) keeps the port conntrack tracks,
+// and with vrange conntrack tracks the virtual port (our inbound chain
+// rewrites before conntrack; the unsolicited chain gives the packet its
+// real port back, not the tuple). So the LAN host is reached on the
+// virtual port, where nothing listens for a range forward. The default
+// rules (no inbound rewrite) deliver the real port: the control.
+func TestTrafficRangeForward(t *testing.T) {
+	sets := seedSets()
+	rng := sets[3]
+	real := int(rng.Lo) + 5
+	virt := 0
+	for v := 1; v <= 65535; v++ {
+		if p, ok := mapcalc.RealPort(sets, uint16(v)); ok && int(p) == real {
+			virt = v
+			break
+		}
+	}
+	if virt == 0 {
+		t.Fatalf("no virtual port for %d", real)
+	}
+	for _, virtual := range []bool{false, true} {
+		t.Run(map[bool]string{false: "default", true: "virtual"}[virtual], func(t *testing.T) {
+			r, s := trafficPair(t, sets, virtual)
+			l := lanHost(t, r)
+			r.Run(t, "nft", fmt.Sprintf(`add chain inet fw4 dstnat { type nat hook prerouting priority dstnat; }
+add rule inet fw4 dstnat iifname "map-wan_mape" meta nfproto ipv4 tcp dport %d-%d dnat ip to 192.168.1.2`, rng.Lo, rng.Hi))
+			// The LAN host listens on the real and on the virtual port and
+			// answers with the address it was reached on.
+			for _, p := range []int{real, virt} {
+				var ln net.Listener
+				var err error
+				l.Do(t, func() { ln, err = net.Listen("tcp4", fmt.Sprintf("192.168.1.2:%d", p)) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { ln.Close() })
+				go func() {
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						fmt.Fprintf(c, "%v", c.LocalAddr())
+						c.Close()
+					}
+				}()
+			}
+			var got string
+			s.Do(t, func() { got = exchange("tcp4", fmt.Sprintf("14.8.52.86:%d", real)) })
+			want := real
+			if virtual {
+				want = virt
+			}
+			t.Logf("forward of %d-%d, connection to %d (virtual %d): LAN host reached on %q", rng.Lo, rng.Hi, real, virt, got)
+			if got != fmt.Sprintf("192.168.1.2:%d", want) {
+				t.Errorf("LAN host reached on %q, want 192.168.1.2:%d", got, want)
+			}
+		})
+	}
+}
