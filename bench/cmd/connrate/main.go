@@ -13,13 +13,13 @@
 // chain name (see causes), or, as a floor, no table of ours and one SNAT
 // rule to a single 16-port set in fw4's chain (see floorShape). The tunnel
 // is a plain IPv4 veth named like ours: no ip6_tunnel on the host, and the
-// NAT path does not need one. The
-// server plays the BR: it drops and counts TCP from the CE's address whose
-// source port is outside the port set (for masquerade it only counts, as
-// the VM bench switches the BR's check off). Each connection is dialled
-// from the lan, writes one byte, reads the server's byte and closes with a
-// RST (SO_LINGER 0: no TIME_WAIT, the rules' cost alone) or a FIN (the
-// client keeps TIME_WAIT, the router's conntrack its 120 s entry).
+// NAT path does not need one. The server plays the BR: it drops and counts
+// TCP from the CE's address whose source port is outside the port set (for
+// masquerade it only counts, as the VM bench switches the BR's check off).
+// Each connection is dialled from the lan, writes one byte, reads the
+// server's byte and closes with a RST (SO_LINGER 0: no TIME_WAIT, the
+// rules' cost alone) or a FIN (the client keeps TIME_WAIT, the router's
+// conntrack its 120 s entry).
 //
 // Shapes alternate in every repetition (the order rotates by one each
 // time), each for a fixed time slot with the same number of workers; the
