@@ -470,6 +470,15 @@ func summarize(r *Results, o options) {
 		}
 		return v
 	}
+	// gains fills in c the median gain of shape over c.ISP's full rules in
+	// c's close mode, per wall-clock second and per CPU second.
+	gains := func(c Cost, shape string) Cost {
+		m, ci := stats(ratios(wall, c.Close, shape, c.ISP))
+		c.Gain, c.CI95 = round(m-1, 4), round(ci, 4)
+		m, ci = stats(ratios(cpu, c.Close, shape, c.ISP))
+		c.CPUGain, c.CPUCI95 = round(m-1, 4), round(ci, 4)
+		return c
+	}
 	for _, cl := range o.closes {
 		for _, sh := range r.Shapes {
 			if sh.Removed != nil && !slices.Contains(o.causes, cl) {
@@ -499,11 +508,7 @@ func summarize(r *Results, o options) {
 				continue
 			}
 			c := Cost{Close: cl, ISP: sh.ISP, Cause: strings.TrimPrefix(sh.Name, sh.ISP+"-no-"), Removed: compact(sh.Removed)}
-			m, ci := stats(ratios(wall, cl, sh.Name, sh.ISP))
-			c.Gain, c.CI95 = round(m-1, 4), round(ci, 4)
-			m, ci = stats(ratios(cpu, cl, sh.Name, sh.ISP))
-			c.CPUGain, c.CPUCI95 = round(m-1, 4), round(ci, 4)
-			r.Breakdwn = append(r.Breakdwn, c)
+			r.Breakdwn = append(r.Breakdwn, gains(c, sh.Name))
 		}
 		// The floor against each ISP's full rules: what all of ours
 		// costs over the least SNAT MAP-E needs, in every close mode.
@@ -517,11 +522,7 @@ func summarize(r *Results, o options) {
 				}
 				c := Cost{Close: cl, ISP: sh.ISP, Cause: "all but the SNAT (" + f.Name + ")",
 					Removed: []string{"the whole table; one SNAT rule to the first set in fw4's srcnat_wan instead"}}
-				m, ci := stats(ratios(wall, cl, f.Name, sh.ISP))
-				c.Gain, c.CI95 = round(m-1, 4), round(ci, 4)
-				m, ci = stats(ratios(cpu, cl, f.Name, sh.ISP))
-				c.CPUGain, c.CPUCI95 = round(m-1, 4), round(ci, 4)
-				r.Breakdwn = append(r.Breakdwn, c)
+				r.Breakdwn = append(r.Breakdwn, gains(c, f.Name))
 			}
 		}
 	}
