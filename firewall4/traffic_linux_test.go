@@ -223,6 +223,7 @@ func trafficUsesEveryPort(t *testing.T, sets []mapcalc.PortRange, virtual bool) 
 	// when all three fail, and 2 % may.
 	var uerr error
 	sent, firstMiss := 0, 0
+	missed := func(err error) bool { return virtual && errors.Is(err, syscall.EPERM) }
 	r.Do(t, func() {
 		for i := 0; i < total && uerr == nil; i++ {
 			var c net.Conn
@@ -232,14 +233,14 @@ func trafficUsesEveryPort(t *testing.T, sets []mapcalc.PortRange, virtual bool) 
 			t.Cleanup(func() { c.Close() })
 			for try := 0; try < 3; try++ {
 				_, uerr = c.Write([]byte("x"))
-				if uerr == nil || !virtual || !errors.Is(uerr, syscall.EPERM) {
+				if !missed(uerr) {
 					break
 				}
 				if try == 0 {
 					firstMiss++
 				}
 			}
-			if uerr != nil && virtual && errors.Is(uerr, syscall.EPERM) && i+1-sent <= total-need {
+			if missed(uerr) && i+1-sent <= total-need {
 				uerr = nil
 				continue
 			}
@@ -669,16 +670,7 @@ add rule inet fw4 dstnat iifname "map-wan_mape" meta nfproto ipv4 udp dport %d d
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { ln.Close(); pc.Close() })
-				go func() {
-					for {
-						c, err := ln.Accept()
-						if err != nil {
-							return
-						}
-						fmt.Fprintf(c, "%v", c.RemoteAddr())
-						c.Close()
-					}
-				}()
+				answerTCP(ln, net.Conn.RemoteAddr)
 				go func() {
 					b := make([]byte, 64)
 					for {
@@ -714,6 +706,21 @@ add rule inet fw4 dstnat iifname "map-wan_mape" meta nfproto ipv4 udp dport %d d
 			}
 		})
 	}
+}
+
+// answerTCP answers every connection ln accepts with the address end picks
+// (the peer's or its own) and closes it, until ln is closed.
+func answerTCP(ln net.Listener, end func(net.Conn) net.Addr) {
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "%v", end(c))
+			c.Close()
+		}
+	}()
 }
 
 // exchange connects to addr (TCP) or sends one datagram from a connected
@@ -752,7 +759,7 @@ func TestTrafficRangeForward(t *testing.T) {
 	rng := sets[3]
 	real := int(rng.Lo) + 5
 	virt := 0
-	for v := 1; v <= 65535; v++ {
+	for v := 1; v <= int(mapcalc.VirtualRange(sets).Hi); v++ {
 		if p, ok := mapcalc.RealPort(sets, uint16(v)); ok && int(p) == real {
 			virt = v
 			break
@@ -777,16 +784,7 @@ add rule inet fw4 dstnat iifname "map-wan_mape" meta nfproto ipv4 tcp dport %d-%
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { ln.Close() })
-				go func() {
-					for {
-						c, err := ln.Accept()
-						if err != nil {
-							return
-						}
-						fmt.Fprintf(c, "%v", c.LocalAddr())
-						c.Close()
-					}
-				}()
+				answerTCP(ln, net.Conn.LocalAddr)
 			}
 			var got string
 			s.Do(t, func() { got = exchange("tcp4", fmt.Sprintf("14.8.52.86:%d", real)) })
