@@ -240,9 +240,9 @@ TUN="$(js tunnel "$(tr -d '\n\t ' </var/run/mapehelper/mape1.json)")"
 upnp_tables "$TUN"
 if [ -n "$CE_UP_FLAGS" ]; then
 	m="$(n ce1 "$NFT" list map ip mapehelper_mape1 v2r 2>&1 | grep -c ' : ')"
+	v="$(tr -d '\n\t ' </var/run/mapehelper/mape1.json | grep -o '"vrange":[a-z]*')"
 	verdict "option vrange is in force (state record and the v2r map)" \
-		"$(is -n "$(tr -d '\n\t ' </var/run/mapehelper/mape1.json | grep -o '"vrange":true')" -a "$m" -gt 0)" \
-		"state: $(tr -d '\n\t ' </var/run/mapehelper/mape1.json | grep -o '"vrange":[a-z]*'); v2r lines with elements: $m"
+		"$(is "$v" = '"vrange":true' -a "$m" -gt 0)" "state: $v; v2r lines with elements: $m"
 fi
 n h1 sink -tcp 8080,7000 -udp 9090 -ctl 127.0.0.1:9100 >/dev/null 2>&1 &
 SINK=$!
